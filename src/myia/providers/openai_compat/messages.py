@@ -1,0 +1,118 @@
+"""MyIA requests -> chat.completions parameters, and finish reasons back."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from myia.providers.types import (
+    ChatMessage,
+    ChatRequest,
+    ImagePart,
+    StopReason,
+    TextPart,
+    ToolChoiceTool,
+    ToolResultPart,
+    ToolUsePart,
+)
+
+_FINISH_REASONS = {
+    "stop": StopReason.END_TURN,
+    "tool_calls": StopReason.TOOL_USE,
+    "function_call": StopReason.TOOL_USE,
+    "length": StopReason.MAX_TOKENS,
+    "content_filter": StopReason.CONTENT_FILTERED,
+}
+
+
+def _data_url(part: ImagePart) -> str:
+    return f"data:image/{part.format};base64,{base64.b64encode(part.data).decode('ascii')}"
+
+
+def _user_messages(message: ChatMessage) -> list[dict[str, Any]]:
+    """Tool results become `tool` messages (they must follow the assistant's tool_calls
+    directly); the remaining text and images become one user message."""
+    out: list[dict[str, Any]] = []
+    content: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, ToolResultPart):
+            text = f"Error: {part.content}" if part.is_error else part.content
+            out.append({"role": "tool", "tool_call_id": part.tool_use_id, "content": text})
+        elif isinstance(part, TextPart):
+            content.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            content.append({"type": "image_url", "image_url": {"url": _data_url(part)}})
+    if content:
+        # Plain strings for text-only turns: some compatible servers refuse content arrays.
+        if all(block["type"] == "text" for block in content):
+            text = "\n".join(block["text"] for block in content)
+            out.append({"role": "user", "content": text})
+        else:
+            out.append({"role": "user", "content": content})
+    return out
+
+
+def _assistant_message(message: ChatMessage) -> dict[str, Any]:
+    text = "".join(p.text for p in message.content if isinstance(p, TextPart))
+    calls = [
+        {
+            "id": part.id,
+            "type": "function",
+            "function": {"name": part.name, "arguments": json.dumps(part.input)},
+        }
+        for part in message.content
+        if isinstance(part, ToolUsePart)
+    ]
+    result: dict[str, Any] = {"role": "assistant", "content": text or None}
+    if calls:
+        result["tool_calls"] = calls
+    return result
+
+
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, ToolChoiceTool):
+        return {"type": "function", "function": {"name": choice.name}}
+    return {"auto": "auto", "any": "required"}[choice]
+
+
+def build_chat_params(request: ChatRequest) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    for message in request.messages:
+        if message.role == "assistant":
+            messages.append(_assistant_message(message))
+        else:
+            messages.extend(_user_messages(message))
+    params: dict[str, Any] = {"model": request.model, "messages": messages}
+    if request.tools:
+        params["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": tool.input_schema,
+                },
+            }
+            for tool in request.tools
+        ]
+        if request.tool_choice is not None:
+            params["tool_choice"] = _tool_choice(request.tool_choice)
+    for key, value in (
+        ("max_tokens", request.max_tokens),
+        ("temperature", request.temperature),
+        ("top_p", request.top_p),
+    ):
+        if value is not None:
+            params[key] = value
+    if request.stop:
+        params["stop"] = list(request.stop)
+    return params
+
+
+def finish_reason(raw: str | None) -> StopReason:
+    if raw is None:
+        return StopReason.OTHER
+    return _FINISH_REASONS.get(raw, StopReason.OTHER)

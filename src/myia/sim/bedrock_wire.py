@@ -1,0 +1,260 @@
+"""Bedrock's JSON dialect: caller identity from SigV4, Converse requests/responses, errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from myia.sim import eventstream
+from myia.sim.conversation import (
+    Block,
+    Conversation,
+    Image,
+    Message,
+    Reply,
+    Tool,
+    ToolResult,
+    ToolUse,
+)
+from myia.sim.scenario import Scenario
+
+ERROR_STATUS = {
+    "AccessDeniedException": 403,
+    "UnrecognizedClientException": 403,
+    "MissingAuthenticationTokenException": 403,
+    "ThrottlingException": 429,
+    "ModelNotReadyException": 429,
+    "ResourceNotFoundException": 404,
+    "UnknownOperationException": 404,
+    "ValidationException": 400,
+    "ServiceQuotaExceededException": 400,
+    "ModelTimeoutException": 408,
+    "ModelErrorException": 424,
+    "InternalServerException": 500,
+    "ServiceUnavailableException": 503,
+}
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/[^/,\s]+/aws4_request")
+THROTTLED = "Too many requests, please wait before trying again."
+
+
+class BedrockError(Exception):
+    def __init__(self, name: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(error: BedrockError) -> JSONResponse:
+    headers = {
+        "x-amzn-ErrorType": error.name,
+        "x-amzn-RequestId": str(uuid.uuid4()),
+        **error.headers,
+    }
+    status = ERROR_STATUS.get(error.name, 400)
+    return JSONResponse({"message": error.message}, status_code=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class Caller:
+    access_key: str | None
+    region: str
+
+
+def caller(request: Request, scenario: Scenario) -> Caller:
+    """Who is calling and from which region, read off the SigV4 credential scope.
+
+    Bearer-token (Bedrock API key) calls carry no region; they get `x-myia-sim-region`
+    or the scenario's first region.
+    """
+    header = request.headers.get("authorization", "")
+    match = _CREDENTIAL.search(header)
+    if match:
+        return Caller(match.group(1), match.group(2))
+    fallback = request.headers.get("x-myia-sim-region") or next(iter(scenario.regions), "us-east-1")
+    return Caller(None, fallback)
+
+
+def authenticate(request: Request, scenario: Scenario) -> Caller:
+    who = caller(request, scenario)
+    header = request.headers.get("authorization", "")
+    if not header:
+        raise BedrockError("MissingAuthenticationTokenException", "Missing Authentication Token")
+    if who.access_key in scenario.invalid_access_keys:
+        raise BedrockError(
+            "UnrecognizedClientException", "The security token included in the request is invalid."
+        )
+    return who
+
+
+def _invalid(message: str) -> BedrockError:
+    return BedrockError("ValidationException", message)
+
+
+def _image(spec: dict[str, Any]) -> Image:
+    raw = (spec.get("source") or {}).get("bytes")
+    if not isinstance(raw, str):
+        raise _invalid("The image source must contain bytes.")
+    try:
+        return Image(str(spec.get("format", "png")), base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise _invalid("Invalid base64 image bytes.") from exc
+
+
+def _tool_result(spec: dict[str, Any]) -> ToolResult:
+    parts = []
+    for item in spec.get("content") or []:
+        if "text" in item:
+            parts.append(str(item["text"]))
+        elif "json" in item:
+            parts.append(json.dumps(item["json"]))
+    is_error = spec.get("status") == "error"
+    return ToolResult(str(spec.get("toolUseId", "")), "\n".join(parts), is_error)
+
+
+def _block(spec: Any) -> Block | None:
+    if not isinstance(spec, dict):
+        raise _invalid("Each content block must be an object.")
+    if "text" in spec:
+        return str(spec["text"])
+    if "image" in spec:
+        return _image(spec["image"])
+    if "toolUse" in spec:
+        use = spec["toolUse"]
+        return ToolUse(
+            str(use.get("toolUseId", "")), str(use.get("name", "")), dict(use.get("input") or {})
+        )
+    if "toolResult" in spec:
+        return _tool_result(spec["toolResult"])
+    if "document" in spec:
+        return f"[document {spec['document'].get('name', '')}]"
+    return None  # cache points, guard content and the like carry no conversation
+
+
+def _messages(raw: Any) -> list[Message]:
+    if not isinstance(raw, list) or not raw:
+        raise _invalid("The messages field is required and must not be empty.")
+    messages = []
+    for item in raw:
+        role = item.get("role") if isinstance(item, dict) else None
+        if role not in ("user", "assistant"):
+            raise _invalid("A message role must be either user or assistant.")
+        blocks = [b for b in map(_block, item.get("content") or []) if b is not None]
+        messages.append(Message(role, blocks))
+    if messages[0].role != "user":
+        raise _invalid(
+            "A conversation must start with a user message. "
+            "Try again with a conversation that starts with a user message."
+        )
+    return messages
+
+
+def _tools(config: dict[str, Any], conversation: Conversation) -> None:
+    for item in config.get("tools") or []:
+        spec = item.get("toolSpec") or {}
+        schema = (spec.get("inputSchema") or {}).get("json") or {}
+        conversation.tools.append(
+            Tool(str(spec.get("name", "")), str(spec.get("description", "")), dict(schema))
+        )
+    choice = config.get("toolChoice") or {"auto": {}}
+    if "any" in choice:
+        conversation.tool_choice = "any"
+    elif "tool" in choice:
+        conversation.tool_choice, conversation.forced_tool = "tool", choice["tool"].get("name")
+
+
+def parse_converse(body: Any) -> Conversation:
+    if not isinstance(body, dict):
+        raise _invalid("Malformed input request, please reformat your input and try again.")
+    conversation = Conversation(_messages(body.get("messages")))
+    conversation.system = [str(s["text"]) for s in body.get("system") or [] if "text" in s]
+    config = body.get("inferenceConfig") or {}
+    max_tokens = config.get("maxTokens")
+    if max_tokens is not None:
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            raise _invalid("The maximum tokens you requested must be at least 1.")
+        conversation.max_tokens = max_tokens
+    conversation.stop = [str(s) for s in config.get("stopSequences") or []]
+    if body.get("toolConfig"):
+        _tools(body["toolConfig"], conversation)
+    return conversation
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "inputTokens": reply.input_tokens,
+        "outputTokens": reply.output_tokens,
+        "totalTokens": reply.total_tokens,
+    }
+
+
+def converse_output(reply: Reply, latency_ms: int) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if reply.text or not reply.tool_calls:
+        content.append({"text": reply.text})
+    for call in reply.tool_calls:
+        content.append(
+            {"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.arguments}}
+        )
+    return {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": reply.stop_reason,
+        "usage": _usage(reply),
+        "metrics": {"latencyMs": latency_ms},
+    }
+
+
+def split_text(text: str, size: int = 8) -> list[str]:
+    """Word-aligned pieces of about `size` characters (two tokens) that join back to `text`.
+
+    Small pieces, like real streams: even a short answer ("1 2 3 … 8") arrives in several
+    deltas, which is what a streaming check looks for.
+    """
+    pieces, start = [], 0
+    for match in re.finditer(r"\S+\s*", text):
+        if match.end() - start >= size:
+            pieces.append(text[start : match.end()])
+            start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def content_frames(reply: Reply) -> Iterator[tuple[bytes, str]]:
+    """(frame, text it carries) for everything up to messageStop; pacing reads the text."""
+    yield eventstream.event("messageStart", {"role": "assistant"}), ""
+    index = 0
+    if reply.text or not reply.tool_calls:
+        for piece in split_text(reply.text):
+            delta = {"contentBlockIndex": index, "delta": {"text": piece}}
+            yield eventstream.event("contentBlockDelta", delta), piece
+        yield eventstream.event("contentBlockStop", {"contentBlockIndex": index}), ""
+        index += 1
+    for call in reply.tool_calls:
+        start = {"toolUse": {"toolUseId": call.id, "name": call.name}}
+        yield (
+            eventstream.event("contentBlockStart", {"contentBlockIndex": index, "start": start}),
+            "",
+        )
+        arguments = call.arguments_json
+        for offset in range(0, len(arguments), 12):
+            piece = arguments[offset : offset + 12]
+            delta = {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}}
+            yield eventstream.event("contentBlockDelta", delta), piece
+        yield eventstream.event("contentBlockStop", {"contentBlockIndex": index}), ""
+        index += 1
+    yield eventstream.event("messageStop", {"stopReason": reply.stop_reason}), ""
+
+
+def metadata_frame(reply: Reply, latency_ms: int) -> bytes:
+    body = {"usage": _usage(reply), "metrics": {"latencyMs": latency_ms}}
+    return eventstream.event("metadata", body)
