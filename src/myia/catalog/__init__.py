@@ -1,0 +1,1 @@
+"""The model catalog: providers, base models, deployments, prices, and its cache."""

@@ -1,0 +1,226 @@
+"""Base models: a model independent of where it runs (list, get, create, update, delete).
+
+Deleting a base model deletes its deployments and their certifications with it: the
+foreign keys are ON DELETE CASCADE, so the database does it in the same statement.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
+from myia.catalog.deployments import deployment_public
+from myia.catalog.filters import BaseModelFilters
+from myia.catalog.schemas import (
+    BaseModelCreate,
+    BaseModelDetail,
+    BaseModelPublic,
+    BaseModelsPublic,
+    BaseModelUpdate,
+    Capabilities,
+)
+from myia.db.models import BaseModel, ModelDeployment, Provider
+from myia.errors import ConflictError, NotFoundError
+
+_WRITE_INVALIDATES = (BASE_MODELS, DEPLOYMENTS)
+_WITH_DEPLOYMENTS = selectinload(BaseModel.deployments).joinedload(ModelDeployment.provider)
+
+
+# (is_active, provider slug) of each deployment: all a base model's summary needs to know.
+Placement = tuple[bool, str]
+
+
+def _public_fields(row: BaseModel, placements: list[Placement]) -> dict[str, Any]:
+    active_on = [slug for is_active, slug in placements if is_active]
+    return {
+        "id": row.id,
+        "name": row.name,
+        "vendor": row.vendor,
+        "family": row.family,
+        "version": row.version,
+        "capabilities": Capabilities.from_stored(row.capabilities),
+        "default_params": row.default_params,
+        "description": row.description,
+        "release_date": row.release_date,
+        "deprecated": row.deprecated,
+        "replaced_by": row.replaced_by,
+        "deployment_count": len(placements),
+        "active_deployment_count": len(active_on),
+        "providers": sorted(set(active_on)),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def base_model_detail(row: BaseModel) -> BaseModelDetail:
+    """Needs `row.deployments` and their providers loaded (see `_WITH_DEPLOYMENTS`)."""
+    deployments = sorted(row.deployments, key=lambda d: (d.provider.slug, d.deployment_id, d.id))
+    for deployment in deployments:
+        # The parent is at hand; setting it without history spares a lookup per deployment.
+        set_committed_value(deployment, "base_model", row)
+    placements = [(d.is_active, d.provider.slug) for d in deployments]
+    return BaseModelDetail.model_validate(
+        {
+            **_public_fields(row, placements),
+            "deployments": [deployment_public(d) for d in deployments],
+        }
+    )
+
+
+async def _placements(session: AsyncSession, model_ids: list[str]) -> dict[str, list[Placement]]:
+    """One statement for a whole page; plain tuples, so no ORM rows to build for a summary."""
+    found: dict[str, list[Placement]] = defaultdict(list)
+    if model_ids:
+        result = await session.execute(
+            select(ModelDeployment.base_model_id, ModelDeployment.is_active, Provider.slug)
+            .join(ModelDeployment.provider)
+            .where(ModelDeployment.base_model_id.in_(model_ids))
+        )
+        for model_id, is_active, slug in result:
+            found[model_id].append((is_active, slug))
+    return found
+
+
+def _conditions(filters: BaseModelFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.vendor is not None:
+        conditions.append(BaseModel.vendor == filters.vendor)
+    if filters.family is not None:
+        conditions.append(BaseModel.family == filters.family)
+    if filters.q is not None:
+        conditions.append(func.lower(BaseModel.name).contains(filters.q.lower(), autoescape=True))
+    for name in filters.capability:
+        conditions.append(BaseModel.capabilities[name].as_boolean() == true())
+    # Deployment-side filters must hold for one and the same deployment.
+    on_deployment: list[ColumnElement[bool]] = []
+    if filters.provider is not None:
+        on_deployment.append(
+            ModelDeployment.provider_id.in_(
+                select(Provider.id).where(Provider.slug == filters.provider).scalar_subquery()
+            )
+        )
+    if filters.inference_type is not None:
+        on_deployment.append(ModelDeployment.inference_type == filters.inference_type)
+    if filters.active:
+        on_deployment.append(ModelDeployment.is_active.is_(True))
+    if on_deployment:
+        conditions.append(
+            exists().where(ModelDeployment.base_model_id == BaseModel.id, and_(*on_deployment))
+        )
+    if filters.active is False:
+        conditions.append(
+            ~exists().where(
+                ModelDeployment.base_model_id == BaseModel.id, ModelDeployment.is_active.is_(True)
+            )
+        )
+    return conditions
+
+
+def _page_query(filters: BaseModelFilters) -> Select[BaseModel]:
+    return (
+        select(BaseModel)
+        .where(*_conditions(filters))
+        .order_by(BaseModel.name, BaseModel.id)
+        .offset(filters.offset)
+        .limit(filters.page_size)
+    )
+
+
+async def list_base_models(
+    *, session: AsyncSession, cache: CatalogCache, filters: BaseModelFilters
+) -> BaseModelsPublic:
+    """One page in three statements (count, page, where its models are deployed)."""
+
+    async def load() -> BaseModelsPublic:
+        total = await session.scalar(select(func.count(BaseModel.id)).where(*_conditions(filters)))
+        rows = list(await session.scalars(_page_query(filters)))
+        placements = await _placements(session, [row.id for row in rows])
+        return BaseModelsPublic(
+            items=[
+                BaseModelPublic.model_validate(_public_fields(row, placements[row.id]))
+                for row in rows
+            ],
+            total=total or 0,
+            page=filters.page,
+            page_size=filters.page_size,
+        )
+
+    return await cache.get_or_load(BASE_MODELS, ("list", filters.cache_key()), load)
+
+
+async def _load(session: AsyncSession, model_id: str) -> BaseModel:
+    row = await session.scalar(
+        select(BaseModel)
+        .where(BaseModel.id == model_id)
+        .options(_WITH_DEPLOYMENTS)
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFoundError("base model", model_id)
+    return row
+
+
+async def get_base_model(
+    *, session: AsyncSession, cache: CatalogCache, model_id: str
+) -> BaseModelDetail:
+    async def load() -> BaseModelDetail:
+        return base_model_detail(await _load(session, model_id))
+
+    return await cache.get_or_load(BASE_MODELS, ("get", model_id), load)
+
+
+async def ensure_base_model_exists(*, session: AsyncSession, model_id: str) -> None:
+    if await session.scalar(select(BaseModel.id).where(BaseModel.id == model_id)) is None:
+        raise NotFoundError("base model", model_id)
+
+
+async def _ensure_name_free(session: AsyncSession, name: str, *, except_id: str | None) -> None:
+    taken = await session.scalar(select(BaseModel.id).where(BaseModel.name == name))
+    if taken is not None and taken != except_id:
+        raise ConflictError(f"a base model named '{name}' already exists", field="name")
+
+
+async def create_base_model(
+    *, session: AsyncSession, cache: CatalogCache, data: BaseModelCreate
+) -> BaseModelDetail:
+    await _ensure_name_free(session, data.name, except_id=None)
+    row = BaseModel(**data.model_dump())
+    session.add(row)
+    await session.commit()
+    await cache.invalidate(*_WRITE_INVALIDATES)
+    return base_model_detail(await _load(session, row.id))
+
+
+async def update_base_model(
+    *, session: AsyncSession, cache: CatalogCache, model_id: str, data: BaseModelUpdate
+) -> BaseModelDetail:
+    row = await _load(session, model_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] != row.name:
+        await _ensure_name_free(session, changes["name"], except_id=row.id)
+    if "capabilities" in changes:
+        sent = data.capabilities.model_dump(exclude_unset=True) if data.capabilities else {}
+        stored = row.capabilities or {}
+        known = Capabilities.from_stored({**stored, **sent}).model_dump()
+        # A new dict (not an in-place edit) so the JSON column is seen as changed; keys this
+        # version does not know (written by a newer component) survive the edit.
+        changes["capabilities"] = {**stored, **known}
+    for name, value in changes.items():
+        setattr(row, name, value)
+    await session.commit()
+    await cache.invalidate(*_WRITE_INVALIDATES)
+    return base_model_detail(await _load(session, model_id))
+
+
+async def delete_base_model(*, session: AsyncSession, cache: CatalogCache, model_id: str) -> None:
+    """Delete the model; its deployments and their certifications go with it (cascade)."""
+    await ensure_base_model_exists(session=session, model_id=model_id)
+    await session.execute(delete(BaseModel).where(BaseModel.id == model_id))
+    await session.commit()
+    await cache.invalidate(*_WRITE_INVALIDATES)

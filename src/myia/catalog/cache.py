@@ -1,0 +1,231 @@
+"""In-memory catalog cache: TTL plus event-based invalidation, optionally across processes.
+
+Entries live in namespaces ("base_models", "deployments", "providers"); a write invalidates
+the namespaces it changed. With Redis configured, each invalidation is also published so
+every app process sharing the database drops its copy. A generation counter per namespace
+keeps a load that raced with an invalidation from storing stale data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+
+from myia.observability.logging import get_logger
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+CHANNEL = "myia:catalog:invalidate"
+
+# Namespaces of the catalog. Anything that writes catalog rows (services, discovery, imports)
+# invalidates the ones whose cached reads embed the rows it changed.
+PROVIDERS = "providers"
+BASE_MODELS = "base_models"
+DEPLOYMENTS = "deployments"
+ALL_NAMESPACES = (PROVIDERS, BASE_MODELS, DEPLOYMENTS)
+
+# Keys include free-text query parameters (search), so without a bound a crawler could grow a
+# namespace without limit between two writes.
+DEFAULT_MAX_ENTRIES = 2048
+_RECONNECT_DELAY_S = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class _Entry:
+    value: Any
+    expires_at: float
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    invalidations: int = 0
+    remote_invalidations: int = 0
+    evictions: int = 0
+
+
+@dataclass
+class _Namespace:
+    generation: int = 0
+    entries: dict[Hashable, _Entry] = field(default_factory=dict)
+
+
+class RedisInvalidationBus:
+    """Publishes and receives invalidations on one Redis pub/sub channel."""
+
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
+        self.url = url
+        self.channel = channel
+        self.origin = uuid.uuid4().hex
+        self._redis: aioredis.Redis | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, on_invalidate: Callable[[list[str] | None], None]) -> None:
+        """Subscribe (fails loudly if Redis is unreachable at start-up), then listen."""
+        # A recognisable name in CLIENT LIST: operators (and tests) can tell these apart.
+        self._redis = aioredis.from_url(self.url, client_name=f"myia-cache-{self.origin[:12]}")
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self.channel)
+        self._task = asyncio.create_task(self._run(pubsub, on_invalidate))
+
+    async def _run(self, pubsub: Any, on_invalidate: Callable[[list[str] | None], None]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._listen(pubsub, on_invalidate)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # A dropped connection must not silently end cross-process invalidation.
+                delay = _RECONNECT_DELAY_S[min(attempt, len(_RECONNECT_DELAY_S) - 1)]
+                log.warning("cache invalidation listener lost Redis", error=type(exc).__name__)
+                attempt += 1
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                await asyncio.sleep(delay)
+                assert self._redis is not None
+                pubsub = self._redis.pubsub()
+                try:
+                    await pubsub.subscribe(self.channel)
+                except Exception:
+                    continue
+                attempt = 0
+                # Messages published while we were away are lost: forget everything.
+                on_invalidate(None)
+
+    async def _listen(self, pubsub: Any, on_invalidate: Callable[[list[str] | None], None]) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is None:
+                    continue
+                try:
+                    payload = json.loads(message["data"])
+                    namespaces = [str(n) for n in payload.get("namespaces", [])]
+                except (ValueError, TypeError, AttributeError):
+                    log.warning("ignored a malformed cache invalidation message")
+                    continue
+                if payload.get("origin") != self.origin:
+                    on_invalidate(namespaces)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def publish(self, namespaces: list[str]) -> None:
+        if self._redis is None:
+            return
+        payload = json.dumps({"origin": self.origin, "namespaces": namespaces})
+        try:
+            await self._redis.publish(self.channel, payload)
+        except Exception as exc:  # the TTL still bounds staleness if Redis blips
+            log.warning("cache invalidation publish failed", error=type(exc).__name__)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+class CatalogCache:
+    def __init__(
+        self,
+        ttl_s: float = 60.0,
+        bus: RedisInvalidationBus | None = None,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.bus = bus
+        self.max_entries = max_entries
+        self.stats = CacheStats()
+        self._clock = clock
+        self._namespaces: dict[str, _Namespace] = {}
+
+    async def start(self) -> None:
+        if self.bus is not None:
+            await self.bus.start(self._on_remote_invalidate)
+
+    async def stop(self) -> None:
+        if self.bus is not None:
+            await self.bus.stop()
+
+    def _ns(self, name: str) -> _Namespace:
+        return self._namespaces.setdefault(name, _Namespace())
+
+    def peek(self, namespace: str, key: Hashable) -> bool:
+        """Whether a live entry exists (for tests and diagnostics; counts nothing)."""
+        entry = self._ns(namespace).entries.get(key)
+        return entry is not None and entry.expires_at > self._clock()
+
+    async def get_or_load(
+        self, namespace: str, key: Hashable, loader: Callable[[], Awaitable[T]]
+    ) -> T:
+        """The cached value, or the loader's (stored unless an invalidation overlapped).
+
+        Values are shared between requests: store immutable, plain data, never ORM rows.
+        """
+        ns = self._ns(namespace)
+        entry = ns.entries.get(key)
+        now = self._clock()
+        if entry is not None and entry.expires_at > now:
+            self.stats.hits += 1
+            return entry.value  # type: ignore[no-any-return]
+        self.stats.misses += 1
+        generation = ns.generation
+        value = await loader()
+        if self.ttl_s > 0 and ns.generation == generation:
+            self._store(ns, key, value)
+        return value
+
+    def _store(self, ns: _Namespace, key: Hashable, value: Any) -> None:
+        now = self._clock()
+        ns.entries.pop(key, None)  # re-insert so dict order stays oldest-first
+        if len(ns.entries) >= self.max_entries:
+            for stale in [k for k, e in ns.entries.items() if e.expires_at <= now]:
+                del ns.entries[stale]
+            while len(ns.entries) >= self.max_entries:
+                del ns.entries[next(iter(ns.entries))]
+                self.stats.evictions += 1
+        ns.entries[key] = _Entry(value, now + self.ttl_s)
+
+    def invalidate_local(self, namespaces: Iterable[str]) -> None:
+        for name in namespaces:
+            ns = self._ns(name)
+            ns.generation += 1
+            ns.entries.clear()
+        self.stats.invalidations += 1
+
+    def _on_remote_invalidate(self, namespaces: list[str] | None) -> None:
+        self.stats.remote_invalidations += 1
+        if namespaces is None:
+            self.clear()
+        else:
+            self.invalidate_local(namespaces)
+
+    async def invalidate(self, *namespaces: str) -> None:
+        """Drop the namespaces here and tell every other process."""
+        self.invalidate_local(namespaces)
+        if self.bus is not None:
+            await self.bus.publish(list(namespaces))
+
+    def clear(self) -> None:
+        """Drop every local entry (also makes in-flight loads skip storing)."""
+        self.invalidate_local({*self._namespaces, *ALL_NAMESPACES})
+
+
+def build_catalog_cache(*, ttl_s: float, redis_url: str | None) -> CatalogCache:
+    return CatalogCache(ttl_s=ttl_s, bus=RedisInvalidationBus(redis_url) if redis_url else None)

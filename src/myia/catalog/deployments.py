@@ -1,0 +1,236 @@
+"""Deployments: a base model on one provider, with its price there.
+
+A deployment's `capabilities` hold only what differs from its base model; responses carry
+`effective_capabilities`, the merge of both, which is also what the `capability` filter tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager, joinedload
+
+from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
+from myia.catalog.filters import DeploymentFilters, ModelDeploymentFilters
+from myia.catalog.schemas import (
+    BaseModelRef,
+    CapabilitiesOverride,
+    DeploymentCreate,
+    DeploymentPublic,
+    DeploymentsPublic,
+    DeploymentUpdate,
+    ProviderRef,
+    merge_capabilities,
+)
+from myia.db.models import BaseModel, ModelDeployment, Provider
+from myia.errors import ConflictError, InvalidInputError, NotFoundError
+
+# Base model responses embed deployment counts and provider slugs.
+_WRITE_INVALIDATES = (DEPLOYMENTS, BASE_MODELS)
+
+_COLUMNS = (
+    "id", "base_model_id", "provider_id", "deployment_id", "inference_type", "provider_config",
+    "cost_per_1m_input", "cost_per_1m_output", "cost_per_hour", "custom_params",
+    "capabilities", "capabilities_verified_at", "capabilities_source", "is_active",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+def deployment_public(row: ModelDeployment) -> DeploymentPublic:
+    """Needs `row.base_model` and `row.provider` loaded."""
+    data: dict[str, Any] = {name: getattr(row, name) for name in _COLUMNS}
+    if row.capabilities is not None:
+        # Shown: the overrides this version knows; kept in the row: whatever else was stored.
+        known = CapabilitiesOverride.model_fields
+        data["capabilities"] = {k: v for k, v in row.capabilities.items() if k in known}
+    data["provider"] = ProviderRef.model_validate(row.provider)
+    data["base_model"] = BaseModelRef.model_validate(row.base_model)
+    data["effective_capabilities"] = merge_capabilities(
+        row.base_model.capabilities, row.capabilities
+    )
+    return DeploymentPublic.model_validate(data)
+
+
+def effective_capability(name: str) -> ColumnElement[bool]:
+    """SQL truth of one boolean capability, deployment override first (needs the join)."""
+    return (
+        func.coalesce(
+            ModelDeployment.capabilities[name].as_boolean(),
+            BaseModel.capabilities[name].as_boolean(),
+        )
+        == true()
+    )
+
+
+def _conditions(filters: DeploymentFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.base_model_id is not None:
+        conditions.append(ModelDeployment.base_model_id == filters.base_model_id)
+    if filters.vendor is not None:
+        conditions.append(BaseModel.vendor == filters.vendor)
+    if filters.family is not None:
+        conditions.append(BaseModel.family == filters.family)
+    if filters.provider is not None:
+        conditions.append(Provider.slug == filters.provider)
+    if filters.inference_type is not None:
+        conditions.append(ModelDeployment.inference_type == filters.inference_type)
+    if filters.active is not None:
+        conditions.append(ModelDeployment.is_active.is_(filters.active))
+    conditions.extend(effective_capability(name) for name in filters.capability)
+    return conditions
+
+
+def _joined(stmt: Select[Any]) -> Select[Any]:
+    return stmt.join(ModelDeployment.base_model).join(ModelDeployment.provider)
+
+
+async def _page(session: AsyncSession, filters: DeploymentFilters) -> DeploymentsPublic:
+    conditions = _conditions(filters)
+    total = await session.scalar(
+        _joined(select(func.count(ModelDeployment.id)).select_from(ModelDeployment)).where(
+            *conditions
+        )
+    )
+    rows = await session.scalars(
+        _joined(select(ModelDeployment))
+        .where(*conditions)
+        .order_by(BaseModel.name, Provider.slug, ModelDeployment.deployment_id, ModelDeployment.id)
+        .offset(filters.offset)
+        .limit(filters.page_size)
+        .options(
+            contains_eager(ModelDeployment.base_model), contains_eager(ModelDeployment.provider)
+        )
+    )
+    return DeploymentsPublic(
+        items=[deployment_public(row) for row in rows],
+        total=total or 0,
+        page=filters.page,
+        page_size=filters.page_size,
+    )
+
+
+async def list_deployments(
+    *, session: AsyncSession, cache: CatalogCache, filters: DeploymentFilters
+) -> DeploymentsPublic:
+    """One page in two statements (count, page joined to model and provider)."""
+
+    async def load() -> DeploymentsPublic:
+        return await _page(session, filters)
+
+    return await cache.get_or_load(DEPLOYMENTS, ("list", filters.cache_key()), load)
+
+
+async def list_model_deployments(
+    *, session: AsyncSession, cache: CatalogCache, model_id: str, filters: ModelDeploymentFilters
+) -> DeploymentsPublic:
+    async def load() -> DeploymentsPublic:
+        if not await _exists(session, BaseModel, model_id):
+            raise NotFoundError("base model", model_id)
+        scoped = DeploymentFilters(**filters.model_dump(), base_model_id=model_id)
+        return await _page(session, scoped)
+
+    return await cache.get_or_load(DEPLOYMENTS, ("model", model_id, filters.cache_key()), load)
+
+
+async def _load(session: AsyncSession, deployment_id: str) -> ModelDeployment:
+    row = await session.scalar(
+        select(ModelDeployment)
+        .where(ModelDeployment.id == deployment_id)
+        .options(joinedload(ModelDeployment.base_model), joinedload(ModelDeployment.provider))
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFoundError("deployment", deployment_id)
+    return row
+
+
+async def get_deployment(
+    *, session: AsyncSession, cache: CatalogCache, deployment_id: str
+) -> DeploymentPublic:
+    async def load() -> DeploymentPublic:
+        return deployment_public(await _load(session, deployment_id))
+
+    return await cache.get_or_load(DEPLOYMENTS, ("get", deployment_id), load)
+
+
+async def _exists(session: AsyncSession, table: type[BaseModel | Provider], row_id: str) -> bool:
+    return await session.scalar(select(table.id).where(table.id == row_id)) is not None
+
+
+async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> None:
+    # Named 422s rather than the database's anonymous foreign-key failure.
+    if "base_model_id" in changes and not await _exists(
+        session, BaseModel, changes["base_model_id"]
+    ):
+        raise InvalidInputError("base_model_id", f"no base model '{changes['base_model_id']}'")
+    if "provider_id" in changes and not await _exists(session, Provider, changes["provider_id"]):
+        raise InvalidInputError("provider_id", f"no provider '{changes['provider_id']}'")
+
+
+async def _ensure_unique(
+    session: AsyncSession, provider_id: str, deployment_id: str, *, except_id: str | None
+) -> None:
+    taken = await session.scalar(
+        select(ModelDeployment.id).where(
+            ModelDeployment.provider_id == provider_id,
+            ModelDeployment.deployment_id == deployment_id,
+        )
+    )
+    if taken is not None and taken != except_id:
+        raise ConflictError(
+            f"provider '{provider_id}' already has a deployment '{deployment_id}'",
+            field="deployment_id",
+        )
+
+
+def _stored_override(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    # A null key means "as the base model": store it as absent. Keys this version does not
+    # know (written by a newer component) are kept, not dropped on the next edit.
+    return {k: v for k, v in (values or {}).items() if v is not None} or None
+
+
+async def create_deployment(
+    *, session: AsyncSession, cache: CatalogCache, data: DeploymentCreate
+) -> DeploymentPublic:
+    values = data.model_dump()
+    await _check_references(session, values)
+    await _ensure_unique(session, data.provider_id, data.deployment_id, except_id=None)
+    values["capabilities"] = _stored_override(values["capabilities"])
+    row = ModelDeployment(**values)
+    session.add(row)
+    await session.commit()
+    await cache.invalidate(*_WRITE_INVALIDATES)
+    return deployment_public(await _load(session, row.id))
+
+
+async def update_deployment(
+    *, session: AsyncSession, cache: CatalogCache, deployment_id: str, data: DeploymentUpdate
+) -> DeploymentPublic:
+    row = await _load(session, deployment_id)
+    changes = data.model_dump(exclude_unset=True)
+    moved = {k: changes[k] for k in ("base_model_id", "provider_id") if k in changes}
+    await _check_references(session, {k: v for k, v in moved.items() if v != getattr(row, k)})
+    provider_id = changes.get("provider_id", row.provider_id)
+    provider_deployment_id = changes.get("deployment_id", row.deployment_id)
+    if (provider_id, provider_deployment_id) != (row.provider_id, row.deployment_id):
+        await _ensure_unique(session, provider_id, provider_deployment_id, except_id=row.id)
+    if "capabilities" in changes and changes["capabilities"] is not None:
+        sent = data.capabilities.model_dump(exclude_unset=True) if data.capabilities else {}
+        changes["capabilities"] = _stored_override({**(row.capabilities or {}), **sent})
+    for name, value in changes.items():
+        setattr(row, name, value)
+    await session.commit()
+    await cache.invalidate(*_WRITE_INVALIDATES)
+    return deployment_public(await _load(session, deployment_id))
+
+
+async def delete_deployment(
+    *, session: AsyncSession, cache: CatalogCache, deployment_id: str
+) -> None:
+    """Delete the deployment; its certifications go with it (ON DELETE CASCADE)."""
+    row = await _load(session, deployment_id)
+    await session.delete(row)
+    await session.commit()
+    await cache.invalidate(*_WRITE_INVALIDATES)

@@ -1,0 +1,349 @@
+"""Request and response shapes of the catalog (REST v2 and the services).
+
+Inputs forbid unknown fields so a typo is a 422, not a silently ignored setting. Public
+shapes are frozen: the catalog cache hands the same instance to every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from myia.catalog import examples
+from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
+
+# Boolean capabilities, the ones a `capability=` filter can ask for.
+CAPABILITY_FLAGS = ("streaming", "vision", "tool_calling", "json_output")
+CAPABILITY_LIMITS = ("max_context_window", "max_output_tokens")
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+
+ItemT = TypeVar("ItemT")
+
+_INPUT = ConfigDict(extra="forbid")
+_PUBLIC = ConfigDict(from_attributes=True, frozen=True)
+
+
+def _cost() -> Any:
+    return Field(ge=0, allow_inf_nan=False, description="USD per million tokens")
+
+
+def _reject_null(value: Any) -> Any:
+    # Runs only for fields the client sent: `"name": null` must not reach a NOT NULL column.
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+# --- capabilities ---------------------------------------------------------------------------
+class Capabilities(BaseModel):
+    """What a model can do. Unknown limits are null."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [examples.CAPABILITIES]}
+    )
+
+    streaming: bool = False
+    vision: bool = False
+    tool_calling: bool = False
+    json_output: bool = False
+    max_context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any] | None) -> Capabilities:
+        """Read a stored JSON object, ignoring keys this version does not know."""
+        known = {k: v for k, v in (data or {}).items() if k in cls.model_fields and v is not None}
+        return cls.model_validate(known)
+
+
+class CapabilitiesOverride(BaseModel):
+    """Capabilities a deployment differs on; a null or absent key keeps the base model's."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [{"vision": False}]}
+    )
+
+    streaming: bool | None = None
+    vision: bool | None = None
+    tool_calling: bool | None = None
+    json_output: bool | None = None
+    max_context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+
+
+def merge_capabilities(
+    base: Mapping[str, Any] | None, override: Mapping[str, Any] | None
+) -> Capabilities:
+    """A deployment's effective capabilities: the base model's, overridden key by key."""
+    merged = {**(base or {})}
+    merged.update({k: v for k, v in (override or {}).items() if v is not None})
+    return Capabilities.from_stored(merged)
+
+
+# --- pagination -----------------------------------------------------------------------------
+class Page(BaseModel, Generic[ItemT]):
+    model_config = _PUBLIC
+
+    items: list[ItemT]
+    total: int = Field(description="Rows matching the filters, over all pages")
+    page: int
+    page_size: int
+
+
+# --- providers ------------------------------------------------------------------------------
+class ProviderBase(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["AWS Bedrock"])
+    base_url: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=r"^https?://",
+        examples=["https://api.groq.com/openai/v1"],
+    )
+    auth_type: AuthType = Field(examples=[AuthType.AWS_CREDENTIALS])
+    is_simulated: bool = Field(default=False, description="Points at the local simulator")
+    is_active: bool = True
+
+
+class ProviderCreate(ProviderBase):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.PROVIDER_CREATE]}
+    )
+
+    slug: str = Field(pattern=SLUG_PATTERN, examples=["bedrock"])
+
+
+class ProviderUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.PROVIDER_UPDATE]}
+    )
+
+    slug: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    base_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    auth_type: AuthType | None = None
+    is_simulated: bool | None = None
+    is_active: bool | None = None
+
+    _not_null = field_validator("slug", "name", "auth_type", "is_simulated", "is_active")(
+        _reject_null
+    )
+
+
+class ProviderPublic(ProviderBase):
+    model_config = ConfigDict(
+        from_attributes=True,
+        frozen=True,
+        json_schema_extra={"examples": [examples.PROVIDER_PUBLIC]},
+    )
+
+    id: str
+    slug: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProvidersPublic(Page[ProviderPublic]):
+    pass
+
+
+class ProviderRef(BaseModel):
+    model_config = _PUBLIC
+
+    id: str
+    slug: str
+    name: str
+    is_simulated: bool
+    is_active: bool
+
+
+# --- base models ----------------------------------------------------------------------------
+class BaseModelBase(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Claude 3.5 Sonnet"])
+    vendor: str = Field(min_length=1, max_length=100, examples=["Anthropic"])
+    family: str | None = Field(default=None, max_length=100, examples=["Claude"])
+    version: str | None = Field(default=None, max_length=50, examples=["3.5"])
+    capabilities: Capabilities = Field(default_factory=Capabilities)
+    default_params: dict[str, Any] | None = Field(default=None, examples=[{"temperature": 0.7}])
+    description: str | None = None
+    release_date: datetime | None = None
+    deprecated: bool = False
+    replaced_by: str | None = Field(default=None, max_length=200)
+
+
+class BaseModelCreate(BaseModelBase):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.BASE_MODEL_CREATE]}
+    )
+
+
+class BaseModelUpdate(BaseModel):
+    """Partial update. `capabilities` is merged key by key into the stored ones."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.BASE_MODEL_UPDATE]}
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    vendor: str | None = Field(default=None, min_length=1, max_length=100)
+    family: str | None = Field(default=None, max_length=100)
+    version: str | None = Field(default=None, max_length=50)
+    capabilities: CapabilitiesOverride | None = None
+    default_params: dict[str, Any] | None = None
+    description: str | None = None
+    release_date: datetime | None = None
+    deprecated: bool | None = None
+    replaced_by: str | None = Field(default=None, max_length=200)
+
+    _not_null = field_validator("name", "vendor", "capabilities", "deprecated")(_reject_null)
+
+
+class BaseModelPublic(BaseModelBase):
+    model_config = ConfigDict(
+        from_attributes=True,
+        frozen=True,
+        json_schema_extra={"examples": [examples.BASE_MODEL_PUBLIC]},
+    )
+
+    id: str
+    deployment_count: int = Field(description="Deployments of this model, active or not")
+    active_deployment_count: int
+    providers: list[str] = Field(description="Slugs of providers with an active deployment")
+    created_at: datetime
+    updated_at: datetime
+
+
+class BaseModelsPublic(Page[BaseModelPublic]):
+    pass
+
+
+class BaseModelRef(BaseModel):
+    model_config = _PUBLIC
+
+    id: str
+    name: str
+    vendor: str
+    family: str | None
+
+
+# --- deployments ----------------------------------------------------------------------------
+class DeploymentBase(BaseModel):
+    deployment_id: str = Field(
+        min_length=1,
+        max_length=300,
+        examples=["anthropic.claude-3-5-sonnet-20241022-v2:0"],
+        description="The provider's own model id",
+    )
+    inference_type: InferenceType = InferenceType.ON_DEMAND
+    provider_config: dict[str, Any] | None = None
+    cost_per_1m_input: float = _cost()
+    cost_per_1m_output: float = _cost()
+    cost_per_hour: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="USD per hour (provisioned)"
+    )
+    custom_params: dict[str, Any] | None = None
+    capabilities: CapabilitiesOverride | None = None
+    capabilities_verified_at: datetime | None = None
+    capabilities_source: CapabilitiesSource | None = None
+    is_active: bool = True
+
+
+class DeploymentCreate(DeploymentBase):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.DEPLOYMENT_CREATE]}
+    )
+
+    base_model_id: str = Field(min_length=1, max_length=36)
+    provider_id: str = Field(min_length=1, max_length=36)
+
+
+class DeploymentUpdate(BaseModel):
+    """Partial update. `capabilities` is merged key by key; `"capabilities": null` clears it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.DEPLOYMENT_UPDATE]}
+    )
+
+    base_model_id: str | None = Field(default=None, min_length=1, max_length=36)
+    provider_id: str | None = Field(default=None, min_length=1, max_length=36)
+    deployment_id: str | None = Field(default=None, min_length=1, max_length=300)
+    inference_type: InferenceType | None = None
+    provider_config: dict[str, Any] | None = None
+    cost_per_1m_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cost_per_1m_output: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cost_per_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    custom_params: dict[str, Any] | None = None
+    capabilities: CapabilitiesOverride | None = None
+    capabilities_verified_at: datetime | None = None
+    capabilities_source: CapabilitiesSource | None = None
+    is_active: bool | None = None
+
+    _not_null = field_validator(
+        "base_model_id",
+        "provider_id",
+        "deployment_id",
+        "inference_type",
+        "cost_per_1m_input",
+        "cost_per_1m_output",
+        "is_active",
+    )(_reject_null)
+
+
+class DeploymentPublic(DeploymentBase):
+    model_config = ConfigDict(
+        from_attributes=True,
+        frozen=True,
+        json_schema_extra={"examples": [examples.DEPLOYMENT_PUBLIC]},
+    )
+
+    id: str
+    base_model_id: str
+    provider_id: str
+    provider: ProviderRef
+    base_model: BaseModelRef
+    effective_capabilities: Capabilities = Field(
+        description="The base model's capabilities overridden by this deployment's"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeploymentsPublic(Page[DeploymentPublic]):
+    pass
+
+
+class BaseModelDetail(BaseModelPublic):
+    deployments: list[DeploymentPublic]
+
+
+# --- price comparison -----------------------------------------------------------------------
+class PriceQuote(BaseModel):
+    model_config = _PUBLIC
+
+    id: str = Field(description="Deployment id (catalog)")
+    deployment_id: str = Field(description="The provider's model id")
+    inference_type: InferenceType
+    provider_id: str
+    provider_slug: str
+    provider_name: str
+    is_simulated: bool
+    cost_per_1m_input: float
+    cost_per_1m_output: float
+    input_cost: float
+    output_cost: float
+    total_cost: float
+
+
+class PriceComparison(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, json_schema_extra={"examples": [examples.PRICE_COMPARISON]}
+    )
+
+    base_model_id: str
+    base_model_name: str
+    input_tokens: int
+    output_tokens: int
+    currency: Literal["USD"] = "USD"
+    items: list[PriceQuote] = Field(description="Active deployments, cheapest first")

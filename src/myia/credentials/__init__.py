@@ -1,0 +1,1 @@
+"""BYOK provider credentials: encrypted at rest, masked on the way out, rotatable."""
