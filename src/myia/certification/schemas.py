@@ -1,0 +1,204 @@
+"""Request and response shapes of certification jobs, the queue and certifications.
+
+Shared by the REST API (`/api/certification-queue/…`) and the CLI, so both show the same
+fields under the same names. Inputs forbid unknown fields; the job selection itself is
+`myia.certification.selection.JobSelection`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from myia.catalog.filters import PageParams
+from myia.catalog.schemas import Page
+from myia.certification.scoring import Badge
+from myia.db.enums import CertificationJobType, CertificationStatus, JobItemStatus, JobStatus
+
+_PUBLIC = ConfigDict(from_attributes=True)
+_INPUT = ConfigDict(extra="forbid")
+
+
+# --- jobs -----------------------------------------------------------------------------------
+class JobProgress(BaseModel):
+    job_id: str
+    type: CertificationJobType
+    status: JobStatus
+    total: int
+    processed: int
+    success: int
+    failure: int
+    percent: float = Field(description="Finished items ÷ items, in %")
+    eta_seconds: float | None = Field(
+        default=None, description="Remaining items × average item time ÷ concurrency"
+    )
+
+
+class JobPublic(BaseModel):
+    model_config = _PUBLIC
+
+    id: str
+    type: CertificationJobType
+    status: JobStatus
+    regions: list[str]
+    deployment_ids: list[str] = Field(description="Deployment row ids the job covers")
+    total_models: int = Field(description="Items: one per (deployment, region)")
+    processed_models: int
+    success_count: int
+    failure_count: int
+    config: dict[str, Any] | None = None
+    created_by: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class JobsPublic(BaseModel):
+    items: list[JobPublic]
+    count: int
+
+
+class JobItemPublic(BaseModel):
+    """One (deployment, region) of a job, with the certification it produced."""
+
+    id: str
+    deployment_row_id: str
+    deployment_id: str = Field(description="The provider's model id")
+    base_model_name: str
+    vendor: str
+    provider_slug: str
+    region: str
+    status: JobItemStatus
+    outcome: str | None = Field(
+        default=None, description="Certification status, or the error category that ended it"
+    )
+    attempts: int
+    throttled: int
+    error: str | None = None
+    duration_s: float | None = Field(default=None, description="Last attempt, claim → finish")
+    claimed_at: datetime | None = None
+    finished_at: datetime | None = None
+    certification_id: str | None = None
+    rating: float | None = None
+    badge: str | None = None
+    success_rate: float | None = None
+    avg_latency_ms: int | None = None
+    last_error: str | None = None
+
+
+class JobDetail(JobPublic):
+    progress: JobProgress
+    items_summary: dict[str, int] = Field(description="Items per status")
+    items: list[JobItemPublic]
+
+
+class CleanRequest(BaseModel):
+    """Finished jobs to delete; the defaults come from QUEUE_CLEAN_COMPLETED_H / _FAILED_H."""
+
+    model_config = _INPUT
+
+    completed_after_h: float | None = Field(default=None, gt=0, examples=[24])
+    failed_after_h: float | None = Field(default=None, gt=0, examples=[48])
+    dry_run: bool = False
+
+
+class CleanResult(BaseModel):
+    deleted: int = Field(description="Jobs deleted (or that would be, on a dry run)")
+    dry_run: bool
+    completed_after_h: float
+    failed_after_h: float
+
+
+class SyncResult(BaseModel):
+    requeued: int = 0
+    dropped: int = 0
+    recovered: int = 0
+
+
+class Last24h(BaseModel):
+    items: int
+    success_rate: float | None
+    retry_rate: float | None
+    avg_item_seconds: float | None
+    thresholds: dict[str, float]
+    alerts: list[str]
+
+
+class QueueStats(BaseModel):
+    waiting: int
+    delayed: int
+    active: int
+    completed: int
+    failed: int
+    cancelled: int
+    jobs: list[JobProgress]
+    last_24h: Last24h
+    engine: dict[str, Any] = Field(description="The queue engine's own view")
+    workers: list[dict[str, Any]] = Field(description="Workers seen through heartbeats")
+
+
+# --- certifications -------------------------------------------------------------------------
+class CertificationQuery(BaseModel):
+    """Which certifications: every filter is optional and they combine with AND."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deployment: str | None = Field(
+        default=None,
+        max_length=300,
+        description="Deployment row id or the provider's model id",
+        examples=["anthropic.claude-3-5-sonnet-20241022-v2:0"],
+    )
+    model: str | None = Field(
+        default=None, max_length=200, description="Base model id or name", examples=["GPT-4o"]
+    )
+    vendor: str | None = Field(default=None, max_length=100, description="Case-insensitive")
+    provider: str | None = Field(default=None, max_length=64, description="Provider slug")
+    region: str | None = Field(default=None, max_length=50, examples=["us-east-1"])
+    status: CertificationStatus | None = None
+    badge: Badge | None = None
+
+
+class CertificationFilters(CertificationQuery, PageParams):
+    pass
+
+
+class CertificationPublic(BaseModel):
+    id: str
+    deployment_row_id: str
+    deployment_id: str = Field(description="The provider's model id")
+    base_model_id: str
+    base_model_name: str
+    vendor: str
+    provider_slug: str
+    region: str
+    status: CertificationStatus
+    rating: float | None
+    badge: str | None
+    success_rate: float
+    avg_latency_ms: int | None
+    tests_passed: int
+    tests_failed: int
+    error_category: str | None
+    last_error: str | None
+    certified_at: datetime | None
+    expires_at: datetime | None
+    last_tested_at: datetime | None
+    job_id: str | None
+    expired: bool
+
+
+class CertificationsPublic(Page[CertificationPublic]):
+    pass
+
+
+class UncertifiedPublic(BaseModel):
+    deployment_row_id: str
+    deployment_id: str
+    base_model_name: str
+    vendor: str
+    provider_slug: str
+    region: str

@@ -1,0 +1,156 @@
+"""Turn an operator's selection (models, vendor, region, all, recertify…) into work items."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from myia.certification.regions import GLOBAL_REGION, unknown_regions
+from myia.db.enums import AuthType, CertificationJobType
+from myia.db.models import BaseModel as BaseModelRow
+from myia.db.models import ModelCertification, ModelDeployment, Provider
+from myia.db.types import utcnow
+from myia.errors import InvalidInputError
+
+Recertify = Literal["expired", "older_than", "uncertified"]
+
+
+class JobSelection(BaseModel):
+    """What to certify. `models` accepts base model ids or names, deployment row ids, or
+    provider deployment ids (e.g. `anthropic.claude-3-5-haiku-20241022-v1:0`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(default_factory=list, examples=[["amazon.nova-micro-v1:0"]])
+    vendor: str | None = Field(default=None, examples=["mistral"])
+    provider: str | None = Field(default=None, examples=["bedrock"])
+    all: bool = False
+    recertify: Recertify | None = None
+    older_than_days: int | None = Field(default=None, ge=1, validate_default=True)
+    regions: list[str] = Field(default_factory=list, examples=[["us-east-1", "eu-west-1"]])
+
+    # Field validators rather than one model validator: the API's 422 then names the field.
+    @field_validator("all")
+    @classmethod
+    def _all_alone(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and (info.data.get("models") or info.data.get("vendor")):
+            raise ValueError("choose either `all` or `models`/`vendor`, not both")
+        return value
+
+    @field_validator("older_than_days")
+    @classmethod
+    def _days_with_older_than(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("recertify") == "older_than" and value is None:
+            raise ValueError("required with recertify=older_than")
+        return value
+
+    def job_type(self, deployments: int) -> CertificationJobType:
+        if self.recertify:
+            return CertificationJobType.RECERTIFY
+        if self.all:
+            return CertificationJobType.ALL_MODELS
+        return (
+            CertificationJobType.SINGLE_MODEL
+            if deployments == 1
+            else CertificationJobType.MULTIPLE_MODELS
+        )
+
+
+def _is_regional(deployment: ModelDeployment) -> bool:
+    return deployment.provider.auth_type is AuthType.AWS_CREDENTIALS
+
+
+async def _deployments(session: AsyncSession, sel: JobSelection) -> list[ModelDeployment]:
+    query = (
+        select(ModelDeployment)
+        .join(ModelDeployment.base_model)
+        .join(ModelDeployment.provider)
+        .where(ModelDeployment.is_active.is_(True), Provider.is_active.is_(True))
+        .options(selectinload(ModelDeployment.base_model), selectinload(ModelDeployment.provider))
+        .order_by(BaseModelRow.vendor, BaseModelRow.name, ModelDeployment.deployment_id)
+    )
+    if sel.vendor:
+        query = query.where(func.lower(BaseModelRow.vendor) == sel.vendor.lower())
+    if sel.provider:
+        query = query.where(Provider.slug == sel.provider)
+    if sel.models:
+        query = query.where(
+            or_(
+                ModelDeployment.id.in_(sel.models),
+                ModelDeployment.deployment_id.in_(sel.models),
+                BaseModelRow.id.in_(sel.models),
+                BaseModelRow.name.in_(sel.models),
+            )
+        )
+    deployments = list((await session.execute(query)).scalars().unique())
+    if sel.models:
+        known = {d.id for d in deployments} | {d.deployment_id for d in deployments}
+        known |= {d.base_model.id for d in deployments} | {d.base_model.name for d in deployments}
+        missing = [m for m in sel.models if m not in known]
+        if missing:
+            raise InvalidInputError("models", f"unknown model(s): {', '.join(missing)}")
+    return deployments
+
+
+async def _existing(
+    session: AsyncSession, sel: JobSelection, deployment_ids: list[str]
+) -> set[tuple[str, str]]:
+    """(deployment, region) pairs that the recertify filter keeps."""
+    query = select(ModelCertification.deployment_id, ModelCertification.region).where(
+        ModelCertification.deployment_id.in_(deployment_ids)
+    )
+    now = utcnow()
+    if sel.recertify == "expired":
+        query = query.where(ModelCertification.expires_at < now)
+    elif sel.recertify == "older_than":
+        cutoff = now - timedelta(days=sel.older_than_days or 0)
+        query = query.where(
+            func.coalesce(ModelCertification.last_tested_at, ModelCertification.created_at) < cutoff
+        )
+    return {(d, r) for d, r in (await session.execute(query)).all()}
+
+
+async def resolve_items(
+    *, session: AsyncSession, selection: JobSelection, default_regions: list[str]
+) -> tuple[list[ModelDeployment], list[tuple[ModelDeployment, str]]]:
+    """The deployments selected and the (deployment, region) pairs to certify."""
+    if not (
+        selection.models
+        or selection.vendor
+        or selection.all
+        or selection.recertify
+        or selection.regions
+        or selection.provider
+    ):
+        raise InvalidInputError("selection", "choose models, a vendor, a region, or all")
+    bad = unknown_regions(selection.regions)
+    if bad:
+        raise InvalidInputError("regions", f"unknown region(s): {', '.join(bad)}")
+    regions = selection.regions or default_regions
+    deployments = await _deployments(session, selection)
+    pairs = [
+        (d, region)
+        for d in deployments
+        for region in (regions if _is_regional(d) else [GLOBAL_REGION])
+    ]
+    if selection.recertify == "uncertified":
+        certified = await _existing(
+            session, selection.model_copy(update={"recertify": None}), [d.id for d in deployments]
+        )
+        pairs = [(d, r) for d, r in pairs if (d.id, r) not in certified]
+    elif selection.recertify:
+        # Expired/old certifications are re-run where they are, whatever the default regions.
+        by_id = {d.id: d for d in deployments}
+        existing = await _existing(session, selection, list(by_id))
+        pairs = sorted(
+            ((by_id[d], r) for d, r in existing if not selection.regions or r in selection.regions),
+            key=lambda pair: (pair[0].deployment_id, pair[1]),
+        )
+    if not pairs:
+        raise InvalidInputError("selection", "the selection matched no deployment to certify")
+    return deployments, pairs

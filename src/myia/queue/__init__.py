@@ -1,0 +1,1 @@
+"""Certification jobs on a queue: engines (embedded, SAQ), item execution, rate limiting."""

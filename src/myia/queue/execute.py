@@ -1,0 +1,265 @@
+"""Run one work item: claim it, certify (deployment, region), record the result.
+
+Shared by every engine: the embedded workers call it directly, SAQ workers from their task
+function. Idempotent by construction — a second delivery of a finished or claimed item does
+nothing — so "at least once" queues give "exactly one certification row" in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from myia.certification.probe import Probe, ThrottledOut
+from myia.certification.records import claimed_capabilities, save_outcome
+from myia.certification.regions import GLOBAL_REGION
+from myia.certification.runner import SuiteOutcome, run_suite
+from myia.certification.scoring import Badge, Score
+from myia.config import Settings
+from myia.credentials.connections import connection_for
+from myia.db.engine import Database
+from myia.db.enums import CertificationStatus, JobItemStatus
+from myia.db.models import CertificationJob, CertificationJobItem, ModelDeployment
+from myia.observability.logging import get_logger
+from myia.providers.adapter import ProviderAdapter
+from myia.providers.connection import ProviderConnection
+from myia.providers.errors import ErrorCategory, ProviderError
+from myia.providers.registry import get_adapter
+from myia.queue import items
+from myia.queue.ratelimit import LimiterPool
+
+log = get_logger(__name__)
+THROTTLE_BUDGET_S = 300.0
+
+
+@dataclass
+class Executor:
+    database: Database
+    settings: Settings
+    limiters: LimiterPool
+    worker_id: str
+    adapter_factory: Callable[[ProviderConnection], ProviderAdapter] = get_adapter
+    processed: int = 0
+    active: int = 0
+    # Adapters are reused across items (building an OpenAI client costs ~50 ms): one per
+    # provider, endpoint, region and credential.
+    adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
+
+    def _adapter(self, connection: ProviderConnection) -> ProviderAdapter:
+        key = _connection_key(connection)
+        if key not in self.adapters:
+            self.adapters[key] = self.adapter_factory(connection)
+        return self.adapters[key]
+
+    async def aclose(self) -> None:
+        adapters, self.adapters = self.adapters, {}
+        for adapter in adapters.values():
+            await adapter.aclose()
+
+    async def run(self, item_id: str) -> str:
+        """Returns what happened: skipped | retry | throttled | COMPLETED | FAILED | discarded."""
+        async with self.database.session() as session:
+            if not await items.claim(session, item_id, self.worker_id):
+                return "skipped"
+        self.active += 1
+        try:
+            return await self._certify(item_id)
+        except (Exception, asyncio.CancelledError) as exc:
+            # Only dead workers' items are recovered, so an item left PROCESSING by a live
+            # worker (a database error while recording, a cancelled task) would never run
+            # again: give it back before the error goes on.
+            await asyncio.shield(self._give_back(item_id, exc))
+            raise
+        finally:
+            self.active -= 1
+            self.processed += 1
+
+    async def _give_back(self, item_id: str, exc: BaseException) -> None:
+        interrupted = isinstance(exc, asyncio.CancelledError)
+        try:
+            async with self.database.session() as session:
+                await items.release(
+                    session,
+                    item_id,
+                    self.worker_id,
+                    delay_s=0.0 if interrupted else self.settings.queue_retry_backoff_s,
+                    error=f"interrupted: {type(exc).__name__}",
+                )
+        except Exception as err:  # the database is what failed: recovery will do it later
+            log.warning("could not give the item back", item_id=item_id, error=type(err).__name__)
+
+    async def _load(
+        self, session: AsyncSession, item_id: str
+    ) -> tuple[CertificationJobItem, CertificationJob, ModelDeployment]:
+        item = await session.get(CertificationJobItem, item_id)
+        assert item is not None
+        job = await session.get(CertificationJob, item.job_id)
+        assert job is not None
+        deployment = (
+            await session.execute(
+                select(ModelDeployment)
+                .where(ModelDeployment.id == item.deployment_id)
+                .options(
+                    selectinload(ModelDeployment.base_model),
+                    selectinload(ModelDeployment.provider),
+                )
+            )
+        ).scalar_one()
+        return item, job, deployment
+
+    async def _run_suite(
+        self,
+        session: AsyncSession,
+        item: CertificationJobItem,
+        job: CertificationJob,
+        deployment: ModelDeployment,
+    ) -> SuiteOutcome:
+        region = None if item.region == GLOBAL_REGION else item.region
+        timeout_s = self.settings.queue_item_timeout_s
+        connection = await connection_for(
+            session=session,
+            provider=deployment.provider,
+            region=region,
+            user_id=job.created_by,
+            secret=self.settings.encryption_secret,
+            timeout_s=timeout_s,
+        )
+        # End the read transaction before the long provider calls: on SQLite a transaction
+        # kept open across other workers' commits could not write its result afterwards.
+        await session.commit()
+        adapter = self._adapter(connection)
+        async with asyncio.timeout(timeout_s) as deadline:
+            probe = Probe(
+                adapter,
+                deployment.deployment_id,
+                region,
+                deployment.inference_type,
+                limiter=self.limiters.get(deployment.provider.slug, item.region),
+                throttle_budget_s=THROTTLE_BUDGET_S,
+                deadline=deadline,
+            )
+            return await run_suite(probe, claimed=claimed_capabilities(deployment))
+
+    async def _certify(self, item_id: str) -> str:
+        async with self.database.session() as session:
+            item, job, deployment = await self._load(session, item_id)
+            # Read now: a discarded result rolls back, which expires `job` (detached after).
+            delay_ms = _job_option(job, "delay_ms", 0)
+            try:
+                outcome = await self._run_suite(session, item, job, deployment)
+            except ThrottledOut as exc:
+                await items.release(
+                    session,
+                    item_id,
+                    self.worker_id,
+                    delay_s=1.0,
+                    error=str(exc),
+                    refund_attempt=True,
+                )
+                return "throttled"
+            except Exception as exc:
+                error = _as_provider_error(exc)
+                if item.attempts <= _job_option(
+                    job, "max_retries", self.settings.queue_max_retries
+                ):
+                    await items.release(
+                        session,
+                        item_id,
+                        self.worker_id,
+                        delay_s=self.settings.queue_retry_backoff_s,
+                        error=str(error),
+                    )
+                    log.warning("item retry", item_id=item_id, error=str(error))
+                    return "retry"
+                outcome = _failed_outcome(error)
+            result = await self._record(session, item, job, deployment, outcome)
+        # A job run in "sequential mode" (`myia recertify --delay`) rests between items.
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        return result
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        item: CertificationJobItem,
+        job: CertificationJob,
+        deployment: ModelDeployment,
+        outcome: SuiteOutcome,
+    ) -> str:
+        # Re-read the item inside this transaction: the job may have been cancelled while the
+        # suite ran, and then nothing of this run may be written.
+        row = await save_outcome(
+            session=session,
+            deployment=deployment,
+            region=item.region,
+            outcome=outcome,
+            expires_days=self.settings.certification_expiry_days,
+            job_id=job.id,
+            created_by=job.created_by,
+        )
+        await session.flush()
+        ok = outcome.score.status is not CertificationStatus.FAILED
+        status = JobItemStatus.COMPLETED if ok else JobItemStatus.FAILED
+        label = outcome.error.category.value if outcome.error else outcome.score.status.value
+        if not await items.finish(
+            session,
+            item,
+            self.worker_id,
+            status=status,
+            outcome=label,
+            certification_id=row.id,
+            throttled=outcome.throttled,
+        ):
+            await session.rollback()
+            return "discarded"
+        await session.commit()
+        log.info(
+            "item done",
+            item_id=item.id,
+            deployment=deployment.deployment_id,
+            region=item.region,
+            outcome=label,
+            rating=outcome.score.rating,
+        )
+        return status.value
+
+
+def _job_option(job: CertificationJob, name: str, default: int) -> int:
+    """A per-job override from `job.config` (set by the command that created the job)."""
+    value = (job.config or {}).get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _connection_key(connection: ProviderConnection) -> str:
+    credentials = connection.credentials
+    secret = ""
+    if credentials is not None:
+        secret = "\0".join(
+            value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+            for value in credentials.__dict__.values()
+            if value is not None
+        )
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:24]  # never the secret itself
+    return f"{connection.slug}|{connection.base_url}|{connection.region}|{digest}"
+
+
+def _as_provider_error(exc: BaseException) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return ProviderError(ErrorCategory.TIMEOUT, "the certification did not finish in time")
+    return ProviderError(ErrorCategory.UNKNOWN, f"{type(exc).__name__}: {exc}")
+
+
+def _failed_outcome(error: ProviderError) -> SuiteOutcome:
+    return SuiteOutcome(
+        results=[],
+        error=error,
+        score=Score(0.0, 0.0, 0.0, 0.0, Badge.FAILED, CertificationStatus.FAILED),
+    )
