@@ -1,0 +1,1 @@
+"""Structured logging (stdout + `logs` table), request ids and health checks."""

@@ -1,0 +1,72 @@
+"""Health of the parts the app depends on: the database now; queue and workers join later.
+
+A check is a named zero-argument coroutine returning at least `{"status": "up" | "down"}`;
+each appears under its name at the top level of the report (`database`, later `queue`,
+`workers`). Checks run concurrently, each with a timeout, and a failing check reports the
+exception's type only: messages can carry connection URLs with passwords.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from sqlalchemy import text
+
+from myia.db.engine import Database
+
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+CHECK_TIMEOUT_S = 5.0
+
+# Process-wide checks (e.g. the queue registers itself when it starts).
+_REGISTRY: dict[str, HealthCheck] = {}
+
+
+def register_check(name: str, check: HealthCheck) -> None:
+    if name in ("status", "database"):
+        raise ValueError(f"'{name}' is reserved in the health report")
+    _REGISTRY[name] = check
+
+
+def unregister_check(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+async def database_health(database: Database) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return {"status": "down", "dialect": database.dialect, "error": type(exc).__name__}
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    return {"status": "up", "dialect": database.dialect, "latency_ms": latency_ms}
+
+
+async def _run_check(check: HealthCheck, timeout_s: float) -> dict[str, Any]:
+    try:
+        return await asyncio.wait_for(check(), timeout=timeout_s)
+    except TimeoutError:
+        return {"status": "down", "error": f"no answer within {timeout_s:g}s"}
+    except Exception as exc:
+        return {"status": "down", "error": type(exc).__name__}
+
+
+async def health_report(
+    database: Database,
+    checks: Mapping[str, HealthCheck] | None = None,
+    *,
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> dict[str, Any]:
+    """`{"status": "healthy" | "unhealthy", "database": {...}, <name>: {...}, ...}`."""
+    every: dict[str, HealthCheck] = {
+        "database": lambda: database_health(database),
+        **_REGISTRY,
+        **(checks or {}),
+    }
+    results = await asyncio.gather(*(_run_check(c, timeout_s) for c in every.values()))
+    report = dict(zip(every, results, strict=True))
+    healthy = all(result.get("status") == "up" for result in results)
+    return {"status": "healthy" if healthy else "unhealthy", **report}
