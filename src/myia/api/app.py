@@ -1,0 +1,77 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from myia import __version__
+from myia.api.errors import install_error_handlers
+from myia.api.middleware import RequestContextMiddleware
+from myia.api.routes import ROUTERS
+from myia.api.state import AppState
+from myia.catalog.cache import build_catalog_cache
+from myia.config import Settings, get_settings
+from myia.db.engine import Database
+from myia.observability.db_sink import DB_SINK
+from myia.observability.logging import configure_logging
+from myia.queue.factory import build_engine
+
+DESCRIPTION = """
+MyIA keeps a model catalog in the database (base model → deployment on a provider, with its
+price per million tokens → certification per region) and serves it over this API.
+
+Authenticate with `POST /api/auth/login`, then send `Authorization: Bearer <token>`.
+Catalog reads need a logged-in user; catalog writes need the **admin** role.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_secrets()
+    database = database or Database(settings.database_url)
+    state = AppState(
+        settings=settings,
+        database=database,
+        catalog_cache=build_catalog_cache(
+            ttl_s=settings.catalog_cache_ttl_s, redis_url=settings.redis_url
+        ),
+        queue=build_engine(database, settings),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await state.catalog_cache.start()
+        if settings.queue_workers_enabled:
+            await state.queue.start()
+        sink_task = None
+        if settings.log_to_db:
+            DB_SINK.enable()
+            sink_task = asyncio.create_task(DB_SINK.run(database))
+        try:
+            yield
+        finally:
+            if sink_task is not None:
+                sink_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sink_task
+                DB_SINK.disable()
+            if settings.queue_workers_enabled:
+                await state.queue.stop()
+            await state.catalog_cache.stop()
+
+    configure_logging(settings.log_level)
+    app = FastAPI(title="MyIA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.myia = state
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    if settings.queue_url:
+        from myia.api.routes.admin_queues import mount_queue_ui
+
+        mount_queue_ui(app, state)  # SAQ's dashboard, admins only
+    return app

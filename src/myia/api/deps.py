@@ -1,0 +1,78 @@
+"""Typed FastAPI dependencies: session, settings, current user, admin user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from myia.api.state import AppState
+from myia.auth.service import get_user
+from myia.auth.tokens import decode_access_token
+from myia.catalog.cache import CatalogCache
+from myia.config import Settings
+from myia.db.enums import UserRole
+from myia.db.models import User
+from myia.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from myia.observability.context import user_id_var
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/auth/login")
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.myia
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings_dep(state: StateDep) -> Settings:
+    return state.settings
+
+
+def get_cache(state: StateDep) -> CatalogCache:
+    return state.catalog_cache
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    async with state.database.session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CacheDep = Annotated[CatalogCache, Depends(get_cache)]
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("not authenticated: send 'Authorization: Bearer <token>'")
+    claims = decode_access_token(credentials.credentials, secret=settings.jwt_secret)
+    try:
+        user = await get_user(session=session, user_id=claims.user_id)
+    except NotFoundError as exc:
+        raise AuthenticationError("the token's user no longer exists") from exc
+    if not user.is_active:
+        raise AuthenticationError("this account is disabled")
+    user_id_var.set(user.id)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if user.role != UserRole.ADMIN:
+        raise PermissionDeniedError("this action needs the admin role")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -1,0 +1,13 @@
+"""Every router of the API, in the order they appear in the OpenAPI document."""
+
+from fastapi import APIRouter
+
+from myia.api.routes import auth, credentials, health
+from myia.api.routes import certification_queue as certification_queue_routes
+from myia.api.routes import deployments as deployment_routes
+from myia.api.routes import models as model_routes
+from myia.api.routes import providers as provider_routes
+
+ROUTERS: list[APIRouter] = [health.router, auth.router, credentials.router]
+ROUTERS += [model_routes.router, deployment_routes.router, provider_routes.router]
+ROUTERS += [certification_queue_routes.router]

@@ -1,0 +1,1 @@
+"""The operator CLI `myia`: one Typer app, one module per noun group."""

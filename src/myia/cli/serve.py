@@ -1,0 +1,29 @@
+"""`myia serve`: the API with, by default, the embedded queue workers."""
+
+from __future__ import annotations
+
+import typer
+
+from myia.cli.console import fail
+from myia.config import InsecureSettingsError, get_settings
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Start the app: the API and, without QUEUE_URL, the embedded queue workers."""
+    import uvicorn
+
+    from myia.api.app import create_app
+    from myia.queue.saq_engine import QueueUrlError
+
+    try:
+        application = create_app(get_settings())
+    except (InsecureSettingsError, QueueUrlError) as exc:
+        raise fail(str(exc)) from exc
+    uvicorn.run(application, host=host, port=port, log_config=None)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)

@@ -1,0 +1,91 @@
+"""No N+1: a list page costs the same number of SQL statements for 10 rows as for 100."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from myia.db.engine import Database
+from myia.db.enums import AuthType, InferenceType, UserRole
+from myia.db.models import BaseModel, ModelDeployment, Provider
+from tests.factories import bearer_headers, capabilities
+
+MODELS = 120
+
+
+async def fill_catalog(session: AsyncSession) -> None:
+    providers = [
+        Provider(slug=f"p{i}", name=f"Provider {i}", auth_type=AuthType.API_KEY) for i in range(3)
+    ]
+    models = [
+        BaseModel(name=f"Model {i:03d}", vendor=f"vendor{i % 4}",
+                  capabilities=capabilities(vision=i % 2 == 0))
+        for i in range(MODELS)
+    ]  # fmt: skip
+    session.add_all([*providers, *models])
+    await session.flush()
+    session.add_all(
+        ModelDeployment(
+            base_model_id=model.id,
+            provider_id=providers[(i + k) % 3].id,
+            deployment_id=f"model-{i}-{k}",
+            inference_type=InferenceType.ON_DEMAND,
+            cost_per_1m_input=1.0 + k,
+            cost_per_1m_output=2.0 + k,
+        )
+        for i, model in enumerate(models)
+        for k in range(2)
+    )
+    await session.commit()
+
+
+@contextmanager
+def count_statements(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def statements_for(
+    client: httpx.AsyncClient, database: Database, url: str, headers: dict[str, str]
+) -> int:
+    with count_statements(database) as statements:
+        response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return len(statements)
+
+
+async def test_list_pages_load_in_a_constant_number_of_statements(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, database: Database
+) -> None:
+    app.state.myia.catalog_cache.ttl_s = 0  # measure the database, not the cache
+    await fill_catalog(session)
+    headers = await bearer_headers(session, role=UserRole.USER)
+
+    for path in ("/api/v2/models", "/api/v2/deployments"):
+        for extra in ("", "&capability=vision&provider=p1"):
+            small = await statements_for(client, database, f"{path}?page_size=10{extra}", headers)
+            large = await statements_for(client, database, f"{path}?page_size=100{extra}", headers)
+            assert small == large, (path, extra, small, large)
+            # user lookup + count + page (+ the page's deployments for models)
+            assert large <= 5, (path, extra, large)
+
+    # The pages really are full: 100 rows were serialised with their relations.
+    page = (await client.get("/api/v2/models?page_size=100", headers=headers)).json()
+    assert (len(page["items"]), page["total"]) == (100, MODELS)
+    assert all(len(m["providers"]) == 2 for m in page["items"])
+    deployments = (await client.get("/api/v2/deployments?page_size=100", headers=headers)).json()
+    assert (len(deployments["items"]), deployments["total"]) == (100, 2 * MODELS)
