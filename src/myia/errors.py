@@ -15,7 +15,9 @@ class NotFoundError(MyIAError):
 
 
 class ConflictError(MyIAError):
-    """A uniqueness rule would be broken (e.g. a second provider with the same slug)."""
+    """The request is valid but clashes with the current state: a uniqueness rule (a second
+    provider with the same slug) or a transition the record's status forbids (resuming a job
+    that is not paused)."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)

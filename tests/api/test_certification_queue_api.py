@@ -68,6 +68,13 @@ def fields_of(response: httpx.Response) -> set[str]:
     return {error["field"] for error in response.json()["errors"]}
 
 
+def assert_conflict(response: httpx.Response, status: str) -> None:
+    """A transition the job's status forbids: 409, naming the status it is in."""
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["field"] == "status" and f"a job that is {status}" in body["detail"]
+
+
 async def job_count(session: AsyncSession) -> int:
     count = (await session.execute(select(func.count()).select_from(CertificationJob))).scalar_one()
     await session.commit()  # end the read: on SQLite every transaction holds the write lock
@@ -188,16 +195,16 @@ async def test_pause_resume_cancel_and_refused_transitions(
     job = await create(client, admin, all=True)
     path = f"{URL}/jobs/{job['id']}"
 
-    assert "job" in fields_of(await client.post(f"{path}/resume", headers=admin))
+    assert_conflict(await client.post(f"{path}/resume", headers=admin), "QUEUED")
     paused = await client.post(f"{path}/pause", headers=admin)
     assert paused.status_code == 200 and paused.json()["status"] == "PAUSED"
-    assert "job" in fields_of(await client.post(f"{path}/pause", headers=admin))
+    assert_conflict(await client.post(f"{path}/pause", headers=admin), "PAUSED")
     resumed = await client.post(f"{path}/resume", headers=admin)
     assert resumed.status_code == 200 and resumed.json()["status"] == "QUEUED"
     cancelled = await client.post(f"{path}/cancel", headers=admin)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
     for verb in ("pause", "resume", "cancel"):
-        assert "job" in fields_of(await client.post(f"{path}/{verb}", headers=admin))
+        assert_conflict(await client.post(f"{path}/{verb}", headers=admin), "CANCELLED")
 
     open_items = await session.execute(
         select(func.count())

@@ -14,7 +14,7 @@ from myia.certification.selection import JobSelection
 from myia.db.enums import AuthType, CertificationJobType, JobItemStatus, JobStatus
 from myia.db.models import CertificationJob, CertificationJobItem, ModelCertification
 from myia.db.types import utcnow
-from myia.errors import InvalidInputError, NotFoundError
+from myia.errors import ConflictError, InvalidInputError, NotFoundError
 from tests.factories import (
     make_base_model,
     make_certification,
@@ -121,12 +121,12 @@ async def test_counters_are_recounted_from_items(session: AsyncSession, catalog:
 
 async def test_transitions_and_refusals(session: AsyncSession, catalog: Any) -> None:
     job, _ = await create(session, all=True)
-    with pytest.raises(InvalidInputError, match="cannot resume a job that is QUEUED"):
+    with pytest.raises(ConflictError, match="cannot resume a job that is QUEUED"):
         await jobs.resume_job(session=session, job_id=job.id)
     assert (await jobs.pause_job(session=session, job_id=job.id)).status is JobStatus.PAUSED
-    with pytest.raises(InvalidInputError) as twice:
+    with pytest.raises(ConflictError) as twice:
         await jobs.pause_job(session=session, job_id=job.id)
-    assert twice.value.field == "job"
+    assert twice.value.field == "status"
 
     await set_items(session, job.id, JobItemStatus.COMPLETED)
     resumed, queued = await jobs.resume_job(session=session, job_id=job.id)
@@ -141,7 +141,7 @@ async def test_transitions_and_refusals(session: AsyncSession, catalog: Any) -> 
     ]  # fmt: skip
     assert (cancelled.success_count, cancelled.processed_models) == (1, 3)
     for verb in (jobs.pause_job, jobs.cancel_job):
-        with pytest.raises(InvalidInputError):
+        with pytest.raises(ConflictError, match="a job that is CANCELLED"):
             await verb(session=session, job_id=job.id)
     with pytest.raises(NotFoundError):
         await jobs.pause_job(session=session, job_id="missing")

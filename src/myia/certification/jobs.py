@@ -17,7 +17,7 @@ from myia.certification.selection import JobSelection, resolve_items
 from myia.db.enums import CertificationJobType, JobItemStatus, JobStatus
 from myia.db.models import CertificationJob, CertificationJobItem
 from myia.db.types import utcnow
-from myia.errors import InvalidInputError, NotFoundError
+from myia.errors import ConflictError, NotFoundError
 
 ACTIVE_JOB = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING)
 FINISHED_ITEM = (JobItemStatus.COMPLETED, JobItemStatus.FAILED, JobItemStatus.CANCELLED)
@@ -125,7 +125,7 @@ async def _set_status(
 ) -> CertificationJob:
     job = await get_job(session=session, job_id=job_id)
     if job.status not in allowed:
-        raise InvalidInputError("job", f"cannot {verb} a job that is {job.status.value}")
+        raise ConflictError(f"cannot {verb} a job that is {job.status.value}", field="status")
     job.status = new
     return job
 
