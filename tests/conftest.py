@@ -57,7 +57,7 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 
 
 # --- service availability ------------------------------------------------------------------
-def _require(service: str, available: bool) -> None:
+def require(service: str, available: bool) -> None:
     if available:
         return
     if IN_CI:
@@ -99,7 +99,7 @@ def redis_url() -> str:
         available = True
     except Exception:
         available = False
-    _require("Redis", available)
+    require("Redis", available)
     return REDIS_URL
 
 
@@ -135,7 +135,7 @@ def db_url(
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    _require("PostgreSQL", pg_template is not None)
+    require("PostgreSQL", pg_template is not None)
     name = f"myia_t_{uuid.uuid4().hex[:12]}"
     _run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     yield _pg_url(name)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, table, text
 
 from myia.db.engine import Database
 from myia.maintenance.seed import SeedReport, seed_database
-from tests.conftest import _pg_admin, _pg_url, _require
+from tests.conftest import _pg_admin, _pg_url, require
 
 # Leaf tables first, so dropping them leaves no dangling foreign key on SQLite.
 HALF_DROPPED = ("api_call_logs", "messages", "chats")
@@ -28,7 +28,7 @@ def empty_database(backend: str, tmp_path: Path, pg_available: bool) -> Iterator
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    _require("PostgreSQL", pg_available)
+    require("PostgreSQL", pg_available)
     name = f"myia_e_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from myia.db.engine import Database
 from myia.db.models import Provider
 from myia.maintenance.backup import BackupError, backup_database, restore_database
-from tests.conftest import _require
+from tests.conftest import require
 from tests.factories import make_provider
 
 
@@ -121,7 +121,7 @@ async def test_password_goes_in_the_environment_not_argv(
 async def test_pg_dump_errors_are_reported_without_the_password(
     tmp_path: Path, pg_available: bool
 ) -> None:
-    _require("PostgreSQL", pg_available)
+    require("PostgreSQL", pg_available)
     database = Database("postgresql://postgres:s3cr3t-pw@127.0.0.1:5432/no_such_db_here")
     try:
         with pytest.raises(BackupError) as caught:
