@@ -55,13 +55,14 @@ async def _table(database: Database, table: str) -> str:
     return json.dumps([list(row) for row in rows], default=str)
 
 
-async def _exercise(
-    client: httpx.AsyncClient, session: AsyncSession, database: Database
-) -> tuple[list[str], str]:
+async def _exercise(client: httpx.AsyncClient, database: Database) -> tuple[list[str], str]:
     """Every credentials endpoint, health, and requests that try to get a secret logged."""
-    await make_provider(session, slug="bedrock", auth_type=AuthType.AWS_CREDENTIALS)
-    await make_provider(session, slug="openai", auth_type=AuthType.API_KEY)
-    user = await make_user(session)
+    # Writes from the test go through short write sessions: the log sink commits in the
+    # background, and on SQLite a deferred reader cannot upgrade to a writer behind it.
+    async with database.session() as writer:
+        await make_provider(writer, slug="bedrock", auth_type=AuthType.AWS_CREDENTIALS)
+        await make_provider(writer, slug="openai", auth_type=AuthType.API_KEY)
+        user = await make_user(writer)
     token = await login(client, user.email)
     auth = {"Authorization": f"Bearer {token}"}
     seen: list[httpx.Response] = []
@@ -76,8 +77,6 @@ async def _exercise(
     assert (
         await call("PUT", "/api/credentials/openai", json={"api_key": API_KEY}, headers=auth)
     ).status_code == 201
-    # Its own short write session: the test's `session` reads first, and on SQLite a reader
-    # cannot upgrade to a writer once the log sink has committed behind it.
     async with database.session() as writer:
         await record_validation(
             session=writer,
@@ -140,13 +139,12 @@ async def test_no_secret_leaks(
     capfd: pytest.CaptureFixture[str],
     db_url: str,
     database: Database,
-    session: AsyncSession,
 ) -> None:
     application = create_app(make_settings(DATABASE_URL=db_url, LOG_TO_DB=True), database)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            responses, bearer = await _exercise(c, session, database)
+            responses, bearer = await _exercise(c, database)
         await DB_SINK.flush(database)
     captured = capfd.readouterr()
     logs = await _table(database, "logs")
