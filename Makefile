@@ -29,8 +29,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# One pytest process per test folder, coverage appended: a long single process once hung in
-# greenlet's cleanup of threads that had used the async engine (see docs/operations.md).
+# One pytest process per test folder, coverage appended: a crash or a hang names its folder.
 TEST_GROUPS := $(wildcard tests/*/) $(wildcard tests/test_*.py)
 
 pytest: $(STAMP)
