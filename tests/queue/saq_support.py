@@ -18,6 +18,10 @@ from typing import Any
 
 import redis
 import yaml
+from psycopg.sql import SQL
+from saq import Queue
+from saq.queue.postgres import PostgresQueue
+from saq.queue.redis import RedisQueue
 from sqlalchemy import func, select
 
 from myia.config import Settings
@@ -47,6 +51,21 @@ def purge_queue(redis_url: str, name: str) -> None:
                 client.delete(*keys)
     finally:
         client.close()
+
+
+async def lose_job(queue: Queue, key: str) -> None:
+    """Make the queue forget one job entirely, as a Redis flush or failover would."""
+    job_id = queue.job_id(key)
+    if isinstance(queue, RedisQueue):
+        await queue.redis.delete(job_id)
+        await queue.redis.lrem(queue.namespace("queued"), 0, job_id)
+        await queue.redis.zrem(queue.namespace("incomplete"), job_id)
+        return
+    assert isinstance(queue, PostgresQueue)
+    async with queue.pool.connection() as connection:
+        await connection.execute(
+            SQL("DELETE FROM {} WHERE key = %s").format(queue.jobs_table), (job_id,)
+        )
 
 
 def saq_settings(db_url: str, redis_url: str, queue_name: str, **overrides: Any) -> Settings:

@@ -1,15 +1,16 @@
 """The SAQ engine as a producer: one keyed job per item, and `sync` rebuilding the queue from
-the database (real Redis, both databases; no worker runs here)."""
+the database (SAQ on the real Redis and on PostgreSQL, both databases; no worker runs here)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from importlib.util import find_spec
+from urllib.parse import urlsplit
 
 import pytest
 from saq.job import Status
+from saq.queue.postgres import PostgresQueue
 from sqlalchemy import update
 
 from myia.certification import jobs
@@ -31,19 +32,12 @@ from myia.queue.saq_engine import (
 from myia.queue.service import submit_job
 from tests.conftest import make_settings
 from tests.factories import make_base_model, make_deployment, make_provider
-from tests.queue.saq_support import purge_queue, saq_settings, unique_queue_name
+from tests.queue.saq_support import lose_job, saq_settings
 
 
 @pytest.fixture
-def queue_name(redis_url: str) -> Iterator[str]:
-    name = unique_queue_name()
-    yield name
-    purge_queue(redis_url, name)
-
-
-@pytest.fixture
-def saq(db_url: str, redis_url: str, queue_name: str) -> Settings:
-    return saq_settings(db_url, redis_url, queue_name)
+def saq(db_url: str, queue_url: str, queue_name: str) -> Settings:
+    return saq_settings(db_url, queue_url, queue_name)
 
 
 @pytest.fixture
@@ -122,12 +116,9 @@ async def test_sync_requeues_what_the_queue_lost_and_drops_what_the_database_fin
 ) -> None:
     _, ids = await _job(database, engine)
     lost, finished = ids[0], ids[1]
-    # Redis lost one job outright (a flush, a failover without persistence)…
+    # The queue lost one job outright (a Redis flush, a failover without persistence)…
     queue = engine.queue
-    job_id = queue.job_id(item_key(lost))
-    await queue.redis.delete(job_id)  # type: ignore[attr-defined]
-    await queue.redis.lrem(queue.namespace("queued"), 0, job_id)  # type: ignore[attr-defined]
-    await queue.redis.zrem(queue.namespace("incomplete"), job_id)  # type: ignore[attr-defined]
+    await lose_job(queue, item_key(lost))
     # …and the database finished another item behind the queue's back.
     await _set(database, finished, status=JobItemStatus.COMPLETED)
 
@@ -187,15 +178,16 @@ async def test_sync_keeps_a_paused_jobs_items_and_drops_a_cancelled_ones(
     assert (await engine.queue_info())["queued"] == 0
 
 
-async def test_health_reports_the_queue_and_a_dead_redis(
-    database: Database, engine: SaqEngine, db_url: str, queue_name: str
+async def test_health_reports_the_queue_and_a_dead_backend(
+    database: Database, engine: SaqEngine, db_url: str, queue_url: str, queue_name: str
 ) -> None:
     await _job(database, engine)
     health = await engine.health()
     assert health["status"] == "up" and health["engine"] == "saq"
     assert (health["queue"], health["queued"], health["workers"]) == (queue_name, 4, 0)
-    # Nothing listens on port 1: what an operator sees when Redis is down.
-    down = SaqEngine(database, saq_settings(db_url, "redis://127.0.0.1:1/0", queue_name))
+    # Nothing listens on port 1: what an operator sees when Redis or PostgreSQL is down.
+    dead = urlsplit(queue_url)._replace(netloc="127.0.0.1:1").geturl()
+    down = SaqEngine(database, saq_settings(db_url, dead, queue_name))
     try:
         assert (await down.health())["status"] == "down"
     finally:
@@ -218,8 +210,8 @@ def test_queue_url_is_checked_with_a_clear_message() -> None:
     )
 
 
-@pytest.mark.skipif(find_spec("psycopg") is not None, reason="psycopg is installed")
-def test_a_postgres_queue_url_names_what_to_install() -> None:
-    settings = make_settings(QUEUE_URL="postgresql+asyncpg://postgres@127.0.0.1/myia")
-    with pytest.raises(QueueUrlError, match=r"psycopg.*pip install 'saq\[postgres\]'"):
-        make_queue(settings)
+def test_a_postgres_queue_url_makes_saqs_postgres_queue() -> None:
+    queue = make_queue(make_settings(QUEUE_URL="postgresql+asyncpg://postgres@127.0.0.1/myia"))
+    assert isinstance(queue, PostgresQueue) and queue.name == "myia-certification"
+    # psycopg is given the URL without SQLAlchemy's driver suffix.
+    assert queue.pool.conninfo == "postgresql://postgres@127.0.0.1/myia"

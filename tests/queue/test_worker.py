@@ -41,11 +41,9 @@ from tests.factories import SIM_AWS_ENV, make_sim_catalog
 from tests.queue.saq_support import (
     SCENARIOS,
     assert_settled,
-    purge_queue,
     running_worker,
     saq_settings,
     scenario_with_latency,
-    unique_queue_name,
     wait_until_done,
 )
 
@@ -70,10 +68,8 @@ def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def saq(db_url: str, redis_url: str) -> Iterator[Settings]:
-    name = unique_queue_name()
-    yield saq_settings(db_url, redis_url, name)
-    purge_queue(redis_url, name)
+def saq(db_url: str, queue_url: str, queue_name: str) -> Settings:
+    return saq_settings(db_url, queue_url, queue_name)
 
 
 async def test_a_worker_runs_a_job_and_reports_its_health(

@@ -1,4 +1,5 @@
-"""Real `myia worker` processes on one PostgreSQL database and one Redis queue: one is killed
+"""Real `myia worker` processes on one PostgreSQL database and one queue (SAQ on Redis, then
+SAQ on PostgreSQL): one is killed
 with SIGKILL in the middle of a job and the job still ends complete, with exactly one
 certification per (deployment, region); SIGTERM lets a worker finish what it holds."""
 
@@ -7,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,10 +29,8 @@ from tests.queue.saq_support import (
     child_env,
     free_port,
     processes,
-    purge_queue,
     saq_settings,
     scenario_with_latency,
-    unique_queue_name,
     wait_exit,
     wait_until_done,
 )
@@ -46,10 +44,8 @@ SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 
 @pytest.fixture
-def saq(db_url: str, redis_url: str) -> Iterator[Settings]:
-    name = unique_queue_name()
-    yield saq_settings(db_url, redis_url, name)
-    purge_queue(redis_url, name)
+def saq(db_url: str, queue_url: str, queue_name: str) -> Settings:
+    return saq_settings(db_url, queue_url, queue_name)
 
 
 def _env(settings: Settings, **extra: object) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The distributed engine: SAQ on Redis, with `myia worker` processes on any machine.
+"""The distributed engine: SAQ on Redis or PostgreSQL, with `myia worker` processes on any
+machine.
 
 The API process only produces: one SAQ job per work item, keyed by the item, so an item is
 never queued twice while a job for it is pending or running. The database stays the record
@@ -16,16 +17,17 @@ import math
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from importlib.util import find_spec
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from saq import Job, Queue
 from saq.job import Status
+from saq.queue.postgres import PostgresQueue
 from saq.queue.redis import RedisQueue
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +51,7 @@ RUNNING = frozenset({Status.ACTIVE, Status.ABORTING})
 _CHUNK = 500
 UNREACHABLE_PAUSE_S = 1.0
 UNREACHABLE_LOG_EVERY_S = 30.0
+PG_POOL_TIMEOUT_S = 5.0
 
 
 class QueueUrlError(ValueError):
@@ -88,16 +91,14 @@ def make_queue(settings: Settings) -> Queue:
         client = Redis.from_url(url, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3))
         return PatientRedisQueue(client, name=settings.queue_name)
     if scheme.startswith("postgres"):
-        missing = [m for m in ("psycopg", "psycopg_pool") if find_spec(m) is None]
-        if missing:
-            raise QueueUrlError(
-                "QUEUE_URL points at PostgreSQL, but SAQ's PostgreSQL queue needs "
-                f"{' and '.join(missing)}, which this installation lacks. Install them with "
-                "`pip install 'saq[postgres]'`, or use a redis:// QUEUE_URL."
-            )
         # SQLAlchemy-style URLs name their driver (`postgresql+asyncpg`); psycopg does not.
         plain = urlunsplit(parts._replace(scheme="postgresql"))
-        return Queue.from_url(plain, name=settings.queue_name)
+        # Our own pool only to bound the wait for a connection: with PostgreSQL down, SAQ's
+        # default (30 s) would hold every enqueue and health check that long.
+        pool = AsyncConnectionPool(
+            plain, open=False, timeout=PG_POOL_TIMEOUT_S, check=AsyncConnectionPool.check_connection
+        )
+        return PostgresQueue(pool, name=settings.queue_name, manage_pool_lifecycle=True)
     # Only the scheme is quoted: the rest of the URL may carry a password.
     raise QueueUrlError(
         f"QUEUE_URL must be a redis://, rediss:// or postgresql:// URL, not {scheme or '?'}://"
@@ -105,7 +106,8 @@ def make_queue(settings: Settings) -> Queue:
 
 
 async def close_queue(queue: Queue) -> None:
-    """Disconnect, even from a Redis that is already gone (SAQ's disconnect talks to it)."""
+    """Disconnect, even from a Redis that is already gone (SAQ's disconnect talks to it) or a
+    PostgreSQL queue that never connected (SAQ leaves its pool trying in the background)."""
     try:
         await queue.disconnect()
     except Exception as exc:
@@ -113,6 +115,9 @@ async def close_queue(queue: Queue) -> None:
         if isinstance(queue, RedisQueue):
             with contextlib.suppress(Exception):
                 await queue.redis.aclose()
+    if isinstance(queue, PostgresQueue):
+        with contextlib.suppress(Exception):
+            await queue.pool.close()
 
 
 def item_key(item_id: str) -> str:

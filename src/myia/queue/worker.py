@@ -3,8 +3,9 @@
 Run as many as you like, on as many machines: nothing local matters.
 - An item's row is claimed in the database before it runs (`Executor`), so a job delivered
   twice, or left behind by a dead worker and delivered again, certifies once.
-- Rate limits per (provider, region) live in Redis (`RedisLimiterPool`): every worker on
-  every machine draws on one budget and sees the same throttling.
+- Rate limits per (provider, region) live in Redis (`RedisLimiterPool`), the queue's own or,
+  for a PostgreSQL queue, REDIS_URL's: every worker on every machine draws on one budget and
+  sees the same throttling. Without any Redis they are per process (and a warning says so).
 - Each worker beats in `worker_heartbeats`; one worker at a time (a short Redis lock) runs the
   engine's sync, which puts a dead worker's items back on the queue, whoever notices first.
 - Retries keep the database's backoff: when a job ends and the database says its item still
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.asyncio import Redis
 from saq import Job, Worker
 from saq.job import Status
 from saq.queue.redis import RedisQueue
@@ -64,12 +66,18 @@ class WorkerContext(Context, total=False):
     myia: WorkerRuntime
 
 
-def _limiters(settings: Settings, queue: Any) -> LimiterPool:
+def _limiters(settings: Settings, queue: Any) -> tuple[LimiterPool, Redis | None]:
+    """The rate limiters, shared through Redis whenever there is one: the queue's own, else
+    REDIS_URL (a PostgreSQL queue). Returns the Redis client this worker must close, if any."""
     config = limiter_config(settings)
     if isinstance(queue, RedisQueue):
-        return RedisLimiterPool(queue.redis, config, prefix=f"myia:ratelimit:{queue.name}")
-    log.warning("the queue is not on Redis: rate limits are per worker process")
-    return LocalLimiterPool(config)
+        return RedisLimiterPool(queue.redis, config, prefix=f"myia:ratelimit:{queue.name}"), None
+    if settings.redis_url:
+        client = Redis.from_url(settings.redis_url)
+        prefix = f"myia:ratelimit:{queue.name}"
+        return RedisLimiterPool(client, config, prefix=prefix), client
+    log.warning("no Redis for the rate limits (REDIS_URL): they are per worker process")
+    return LocalLimiterPool(config), None
 
 
 class WorkerRuntime:
@@ -91,9 +99,8 @@ class WorkerRuntime:
         self.worker_id = heartbeat.new_worker_id("saq")
         queue = make_queue(settings)
         self.engine = SaqEngine(self.database, settings, queue)
-        self.executor = Executor(
-            self.database, settings, _limiters(settings, queue), self.worker_id
-        )
+        limiters, self._limits_redis = _limiters(settings, queue)
+        self.executor = Executor(self.database, settings, limiters, self.worker_id)
         port = health_port if health_port is not None else settings.worker_health_port
         self.health = (
             HealthServer(self.health_report, host=health_host, port=port)
@@ -144,6 +151,9 @@ class WorkerRuntime:
             await self.health.stop()
         with contextlib.suppress(Exception):
             await self.executor.aclose()  # provider clients reused across items
+        if self._limits_redis is not None:
+            with contextlib.suppress(Exception):
+                await self._limits_redis.aclose()
         with contextlib.suppress(Exception):
             await heartbeat.remove(self.database, self.worker_id)
         if self.last_beat is not None:
