@@ -32,7 +32,7 @@ from myia.db.models import (
 )
 from myia.db.types import utcnow
 from myia.queue.execute import Executor
-from myia.queue.ratelimit import LocalLimiterPool
+from myia.queue.ratelimit import LocalLimiterPool, RedisLimiter
 from myia.queue.saq_engine import TASK, item_key
 from myia.queue.service import submit_job
 from myia.queue.worker import WorkerContext, WorkerRuntime, _after_process
@@ -41,6 +41,7 @@ from tests.factories import SIM_AWS_ENV, make_sim_catalog
 from tests.queue.saq_support import (
     SCENARIOS,
     assert_settled,
+    purge_queue,
     running_worker,
     saq_settings,
     scenario_with_latency,
@@ -254,3 +255,28 @@ def test_the_worker_command_refuses_to_start_without_queue_url(
         reset_settings_cache()
     assert result.exit_code == 1
     assert "needs QUEUE_URL" in result.output
+
+
+async def test_workers_on_a_postgres_queue_share_rate_limits_through_redis_url(
+    db_url: str, database: Database, redis_url: str, queue_name: str
+) -> None:
+    """A PostgreSQL queue has no Redis of its own: with REDIS_URL the limiter state is shared
+    there (a throttle seen by one worker slows the other); without it each keeps its own."""
+    pg_queue = "postgresql://postgres@127.0.0.1:1/unused"  # never connected here
+    shared = saq_settings(db_url, pg_queue, queue_name, REDIS_URL=redis_url)
+    first = WorkerRuntime(shared, database=database)
+    second = WorkerRuntime(shared, database=database)
+    alone = WorkerRuntime(saq_settings(db_url, pg_queue, queue_name), database=database)
+    try:
+        throttled = first.executor.limiters.get("bedrock", "us-east-1")
+        other = second.executor.limiters.get("bedrock", "us-east-1")
+        assert isinstance(throttled, RedisLimiter) and isinstance(other, RedisLimiter)
+        await throttled.on_throttle(None)
+        slowed = await throttled.rate()
+        assert slowed < shared.rate_limit_rps
+        assert await other.rate() == pytest.approx(slowed)
+        assert isinstance(alone.executor.limiters, LocalLimiterPool)
+    finally:
+        for runtime in (first, second, alone):
+            await runtime.stop()
+        purge_queue(redis_url, queue_name)
