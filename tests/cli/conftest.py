@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from myia.cli import console as console_module
 from myia.cli.main import app
 from myia.config import reset_settings_cache
+from tests.factories import CERTIFY_CLI_ENV
 
 Invoke = Callable[..., Result]
 
@@ -30,6 +32,19 @@ def use_database(
 
     yield use
     reset_settings_cache()
+
+
+@pytest.fixture
+def cli_db(
+    db_url: str, use_database: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The certification commands' setting: simulator credentials, the test's database, and a
+    console wide enough that tables do not wrap. Modules that need a catalog extend it."""
+    for name, value in CERTIFY_CLI_ENV.items():
+        monkeypatch.setenv(name, value)
+    use_database(db_url)
+    monkeypatch.setattr(console_module.console, "width", 220)
+    return db_url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,13 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.cli import console as console_module
 from myia.db.enums import CertificationStatus
 from myia.db.models import ModelCertification
 from myia.db.types import utcnow
 from myia.sim import load_scenario
 from tests.cli.conftest import Invoke, flat
-from tests.factories import CERTIFY_CLI_ENV, make_certification, make_sim_catalog, run_on
+from tests.factories import make_certification, make_sim_catalog, run_on
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
@@ -25,13 +23,9 @@ CLAUDE = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 
 @pytest.fixture
-def cli_db(
-    db_url: str, use_database: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    for name, value in CERTIFY_CLI_ENV.items():
-        monkeypatch.setenv(name, value)
-    use_database(db_url)
-    monkeypatch.setattr(console_module.console, "width", 220)
+def cli_db(cli_db: str) -> str:
+    """The shared `cli_db` (tests/cli/conftest.py), with this module's catalog."""
+    db_url = cli_db
 
     async def build(session: AsyncSession) -> None:
         deployments = await make_sim_catalog(session, load_scenario(SCENARIO), "http://127.0.0.1:9")

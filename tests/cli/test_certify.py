@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.cli import console as console_module
 from myia.config import reset_settings_cache
 from myia.db.enums import JobItemStatus, JobStatus
 from myia.db.models import (
@@ -26,7 +25,7 @@ from myia.sim import SimServer, load_scenario, running_simulator
 from myia.sim.scenario import Defaults
 from tests.cli.conftest import Invoke, flat
 from tests.cli.ptys import PtyProcess
-from tests.factories import CERTIFY_CLI_ENV, make_sim_catalog, run_on
+from tests.factories import make_sim_catalog, run_on
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
@@ -36,17 +35,6 @@ NOVA = "amazon.nova-micro-v1:0"
 def sim() -> Iterator[SimServer]:
     with running_simulator(load_scenario(SCENARIO)) as server:
         yield server
-
-
-@pytest.fixture
-def cli_db(
-    db_url: str, use_database: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    for name, value in CERTIFY_CLI_ENV.items():
-        monkeypatch.setenv(name, value)
-    use_database(db_url)
-    monkeypatch.setattr(console_module.console, "width", 200)
-    return db_url
 
 
 def seed_catalog(db_url: str, base_url: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.cli import console as console_module
 from myia.db.enums import CertificationJobType
 from myia.db.models import CertificationJob, CertificationJobItem, ModelCertification
 from myia.db.types import utcnow
 from myia.sim import SimServer, load_scenario, running_simulator
 from tests.cli.conftest import Invoke, flat
 from tests.cli.ptys import PtyProcess
-from tests.factories import CERTIFY_CLI_ENV, make_certification, make_sim_catalog, run_on
+from tests.factories import make_certification, make_sim_catalog, run_on
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
@@ -32,17 +31,6 @@ NOVA = "amazon.nova-micro-v1:0"
 def sim() -> Iterator[SimServer]:
     with running_simulator(load_scenario(SCENARIO)) as server:
         yield server
-
-
-@pytest.fixture
-def cli_db(
-    db_url: str, use_database: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    for name, value in CERTIFY_CLI_ENV.items():
-        monkeypatch.setenv(name, value)
-    use_database(db_url)
-    monkeypatch.setattr(console_module.console, "width", 200)
-    return db_url
 
 
 def seed(db_url: str, base_url: str, certifications: dict[tuple[str, str], dict[str, Any]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,26 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.certification import jobs
 from myia.certification.selection import JobSelection
-from myia.cli import console as console_module
 from myia.db.enums import JobItemStatus, JobStatus
 from myia.db.models import CertificationJob, CertificationJobItem, WorkerHeartbeat
 from myia.db.types import utcnow
 from myia.sim import load_scenario
 from tests.cli.conftest import Invoke, flat
-from tests.factories import CERTIFY_CLI_ENV, make_sim_catalog, run_on
+from tests.factories import make_sim_catalog, run_on
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
 
 
 @pytest.fixture
-def cli_db(
-    db_url: str, use_database: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    for name, value in CERTIFY_CLI_ENV.items():
-        monkeypatch.setenv(name, value)
-    use_database(db_url)
-    monkeypatch.setattr(console_module.console, "width", 220)
+def cli_db(cli_db: str) -> str:
+    """The shared `cli_db` (tests/cli/conftest.py), with this module's catalog."""
+    db_url = cli_db
 
     async def build(session: AsyncSession) -> None:
         await make_sim_catalog(session, load_scenario(SCENARIO), "http://127.0.0.1:9")
