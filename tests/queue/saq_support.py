@@ -68,10 +68,10 @@ async def lose_job(queue: Queue, key: str) -> None:
         )
 
 
-def saq_settings(db_url: str, redis_url: str, queue_name: str, **overrides: Any) -> Settings:
+def saq_settings(db_url: str, queue_url: str, queue_name: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "DATABASE_URL": db_url,
-        "QUEUE_URL": redis_url,
+        "QUEUE_URL": queue_url,
         "QUEUE_NAME": queue_name,
         "WORKER_HEARTBEAT_S": 1,
         "RATE_LIMIT_RPS": 50,

@@ -70,14 +70,15 @@ def _limiters(settings: Settings, queue: Any) -> tuple[LimiterPool, Redis | None
     """The rate limiters, shared through Redis whenever there is one: the queue's own, else
     REDIS_URL (a PostgreSQL queue). Returns the Redis client this worker must close, if any."""
     config = limiter_config(settings)
+    owned = None
     if isinstance(queue, RedisQueue):
-        return RedisLimiterPool(queue.redis, config, prefix=f"myia:ratelimit:{queue.name}"), None
-    if settings.redis_url:
-        client = Redis.from_url(settings.redis_url)
-        prefix = f"myia:ratelimit:{queue.name}"
-        return RedisLimiterPool(client, config, prefix=prefix), client
-    log.warning("no Redis for the rate limits (REDIS_URL): they are per worker process")
-    return LocalLimiterPool(config), None
+        client = queue.redis
+    elif settings.redis_url:
+        client = owned = Redis.from_url(settings.redis_url)
+    else:
+        log.warning("no Redis for the rate limits (REDIS_URL): they are per worker process")
+        return LocalLimiterPool(config), None
+    return RedisLimiterPool(client, config, prefix=f"myia:ratelimit:{queue.name}"), owned
 
 
 class WorkerRuntime:
