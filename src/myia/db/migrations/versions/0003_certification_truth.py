@@ -1,0 +1,23 @@
+"""Certification that stays true: per-region observations, latency percentiles, samples.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29 15:30:00
+
+Placeholder reserved for the certification-truth work (issue 12); its owner fills upgrade() and downgrade().
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
