@@ -1,4 +1,4 @@
-"""Chat and gateway: API keys, nullable prices, call-log fields.
+"""Chat and gateway: API keys, nullable prices.
 
 Revision ID: 0005
 Revises: 0004
