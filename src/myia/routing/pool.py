@@ -1,0 +1,65 @@
+"""One adapter per provider connection, reused across requests (pooled HTTP clients).
+
+Adapters hold the SDK clients (httpx pools for the openai SDK, boto3 clients for Bedrock);
+building one per request would pay a TLS handshake and client set-up every time. Connections
+use the platform's credentials: the provider's standard chain (the AWS chain for Bedrock,
+`<SLUG>_API_KEY` for API-key providers), as `myia.credentials.connections` does without a user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+
+from pydantic import SecretStr
+
+from myia.db.enums import AuthType
+from myia.providers.adapter import ProviderAdapter
+from myia.providers.connection import ApiKeyCredentials, ProviderConnection
+from myia.providers.registry import get_adapter
+from myia.routing.types import ProviderRef
+
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def platform_connection(
+    provider: ProviderRef, region: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> ProviderConnection:
+    credentials = None
+    if provider.auth_type is AuthType.API_KEY:
+        value = os.environ.get(f"{provider.slug.upper().replace('-', '_')}_API_KEY")
+        credentials = ApiKeyCredentials(api_key=SecretStr(value)) if value else None
+    return ProviderConnection(
+        slug=provider.slug,
+        auth_type=provider.auth_type,
+        base_url=provider.base_url,
+        region=region if provider.regional else None,
+        timeout_s=timeout_s,
+        credentials=credentials,
+    )
+
+
+class AdapterPool:
+    """Adapters keyed by (provider, base URL, region); closed together at shutdown."""
+
+    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+        self._adapters: dict[tuple[str, str | None, str | None], ProviderAdapter] = {}
+
+    def get(self, provider: ProviderRef, region: str | None) -> ProviderAdapter:
+        key = (provider.slug, provider.base_url, region if provider.regional else None)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            connection = platform_connection(provider, region, timeout_s=self.timeout_s)
+            adapter = self._adapters[key] = get_adapter(connection)
+        return adapter
+
+    def __len__(self) -> int:
+        return len(self._adapters)
+
+    async def aclose(self) -> None:
+        adapters, self._adapters = list(self._adapters.values()), {}
+        for adapter in adapters:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(adapter.aclose(), timeout=5)

@@ -1,0 +1,326 @@
+"""Resolve a requested model to its candidate routes, from a route table cached in memory.
+
+The table holds every active deployment of every active provider with its prices, claimed
+capabilities and certification rows; it is loaded once and kept in the `CatalogCache` under
+the deployments namespace, so a catalog write (or `invalidate_routes`) drops it in every
+process sharing Redis, and the TTL bounds staleness otherwise. Choosing routes is then pure,
+in-memory work: expiry is checked against the clock on every request, not at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from myia.catalog.cache import DEPLOYMENTS, CatalogCache
+from myia.db.engine import Database
+from myia.db.models import ModelCertification, ModelDeployment, Provider
+from myia.db.types import utcnow
+from myia.routing.types import CertificationView, Needs, ProviderRef, Route
+
+ROUTE_TABLE_KEY = ("routing", "route_table")
+GLOBAL_REGION = "global"  # certification's region for providers without regions
+_SLUG_RE = re.compile(r"[^a-z0-9.]+")
+
+
+def model_slug(name: str) -> str:
+    """The id a base model has on /v1: "Claude 3.5 Sonnet" -> "claude-3.5-sonnet"."""
+    return _SLUG_RE.sub("-", name.lower()).strip("-") or "model"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentEntry:
+    row_id: str
+    deployment: str
+    provider: ProviderRef
+    inference_type: Any
+    price_in: float | None
+    price_out: float | None
+    claimed: frozenset[str]
+    certifications: tuple[CertificationView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    id: str
+    name: str
+    vendor: str
+    created: int
+    deployments: tuple[DeploymentEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # lowercased name / deployment id
+
+    def find(self, model: str) -> tuple[ModelEntry | None, str | None]:
+        """The model entry, and the one deployment id when `model` named a deployment."""
+        if model in self.models:
+            return self.models[model], None
+        slug = self.aliases.get(model.lower())
+        if slug is None:
+            return None, None
+        entry = self.models[slug]
+        named = model if any(d.deployment == model for d in entry.deployments) else None
+        return entry, named
+
+
+def _verdicts(row: ModelCertification) -> tuple[frozenset[str], frozenset[str]]:
+    """Capabilities the row's tests proved and those they disproved."""
+    passed: set[str] = set()
+    failed: set[str] = set()
+    for result in row.test_results or []:
+        if not isinstance(result, dict) or not result.get("capability"):
+            continue
+        if result.get("status") == "passed":
+            passed.add(str(result["capability"]))
+        elif result.get("status") == "failed":
+            failed.add(str(result["capability"]))
+    # Rows written after the certification-truth migration also say what was observed.
+    observed = getattr(row, "observed_capabilities", None)
+    if isinstance(observed, dict):
+        for name, seen in observed.items():
+            if seen is True:
+                passed.add(str(name))
+            elif seen is False:
+                failed.add(str(name))
+    return frozenset(passed), frozenset(failed)
+
+
+def _claimed(deployment: ModelDeployment) -> frozenset[str]:
+    merged = {
+        k: v for k, v in (deployment.base_model.capabilities or {}).items() if isinstance(v, bool)
+    }
+    merged.update({k: v for k, v in (deployment.capabilities or {}).items() if isinstance(v, bool)})
+    return frozenset(k for k, v in merged.items() if v)
+
+
+def _view(row: ModelCertification) -> CertificationView:
+    passed, failed = _verdicts(row)
+    return CertificationView(
+        region=row.region,
+        status=row.status.value if hasattr(row.status, "value") else str(row.status),
+        badge=row.badge,
+        rating=row.rating,
+        expires_at=row.expires_at,
+        passed=passed,
+        failed=failed,
+    )
+
+
+def _entry(d: ModelDeployment, rows: Iterable[ModelCertification]) -> DeploymentEntry:
+    p = d.provider
+    return DeploymentEntry(
+        row_id=d.id,
+        deployment=d.deployment_id,
+        provider=ProviderRef(p.id, p.slug, p.auth_type, p.base_url, bool(p.is_simulated)),
+        inference_type=d.inference_type,
+        price_in=d.cost_per_1m_input,
+        price_out=d.cost_per_1m_output,
+        claimed=_claimed(d),
+        certifications=tuple(_view(r) for r in rows),
+    )
+
+
+async def load_route_table(*, database: Database) -> RouteTable:
+    """Two queries: active deployments with their model and provider, then certifications."""
+    async with database.read_session() as session:
+        deployments = (
+            await session.scalars(
+                select(ModelDeployment)
+                .join(ModelDeployment.provider)
+                .where(ModelDeployment.is_active.is_(True), Provider.is_active.is_(True))
+                .options(
+                    selectinload(ModelDeployment.base_model),
+                    selectinload(ModelDeployment.provider),
+                )
+            )
+        ).all()
+        certifications = (await session.scalars(select(ModelCertification))).all()
+    by_deployment: dict[str, list[ModelCertification]] = {}
+    for row in certifications:
+        by_deployment.setdefault(row.deployment_id, []).append(row)
+    grouped: dict[str, list[ModelDeployment]] = {}
+    for d in deployments:
+        grouped.setdefault(d.base_model_id, []).append(d)
+    models: dict[str, ModelEntry] = {}
+    aliases: dict[str, str] = {}
+    for rows in grouped.values():
+        base = rows[0].base_model
+        slug = model_slug(base.name)
+        if slug in models:  # two names with one slug: the later one keeps its exact name only
+            slug = f"{slug}-{base.id[:8]}"
+        models[slug] = ModelEntry(
+            id=slug,
+            name=base.name,
+            vendor=base.vendor,
+            created=int(base.created_at.timestamp()) if base.created_at else 0,
+            deployments=tuple(_entry(d, by_deployment.get(d.id, [])) for d in rows),
+        )
+        aliases.setdefault(base.name.lower(), slug)
+        for d in rows:
+            aliases.setdefault(d.deployment_id.lower(), slug)
+    return RouteTable(models=models, aliases=aliases)
+
+
+async def route_table(*, cache: CatalogCache, database: Database) -> RouteTable:
+    async def load() -> RouteTable:
+        return await load_route_table(database=database)
+
+    return await cache.get_or_load(DEPLOYMENTS, ROUTE_TABLE_KEY, load)
+
+
+async def invalidate_routes(*, cache: CatalogCache) -> None:
+    """Call after writing certifications or prices outside the catalog services."""
+    await cache.invalidate(DEPLOYMENTS)
+
+
+def _routes_of(
+    entry: ModelEntry,
+    d: DeploymentEntry,
+    *,
+    needs: Needs,
+    now: datetime,
+    allow_uncertified: bool,
+    preferred_region: str | None,
+) -> list[Route]:
+    wanted = needs.capabilities()
+    found: list[Route] = []
+    seen_regions: set[str] = set()
+
+    def route(region: str | None, view: CertificationView | None, certified: bool) -> Route:
+        return Route(
+            deployment=d.deployment,
+            deployment_row_id=d.row_id,
+            model=entry.id,
+            provider=d.provider,
+            region=region,
+            price_in=d.price_in,
+            price_out=d.price_out,
+            certification=view,
+            certified=certified,
+            inference_type=d.inference_type,
+        )
+
+    for view in d.certifications:
+        seen_regions.add(view.region)
+        if view.is_certified(now) and all(view.proves(c) for c in wanted):
+            found.append(route(view.region, view, True))
+        elif (
+            allow_uncertified
+            and not any(c in view.failed for c in wanted)
+            and all(c in d.claimed or view.proves(c) for c in wanted)
+        ):
+            found.append(route(view.region, view, False))
+    if allow_uncertified and all(c in d.claimed for c in wanted):
+        region = preferred_region if d.provider.regional else GLOBAL_REGION
+        if region is None or region not in seen_regions:
+            found.append(route(region, None, False))
+    return found
+
+
+def select_routes(
+    *,
+    table: RouteTable,
+    model: str,
+    needs: Needs,
+    preferred_region: str | None = None,
+    allow_uncertified: bool = False,
+    allowed_regions: frozenset[str] | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    now: datetime | None = None,
+) -> list[Route]:
+    """Candidates best first: preferred region, certified, priced, cheapest, best rated."""
+    entry, only = table.find(model)
+    if entry is None:
+        return []
+    moment = now or utcnow()
+    routes = [
+        r
+        for d in entry.deployments
+        if only is None or d.deployment == only
+        for r in _routes_of(
+            entry,
+            d,
+            needs=needs,
+            now=moment,
+            allow_uncertified=allow_uncertified,
+            preferred_region=preferred_region,
+        )
+        if allowed_regions is None
+        or r.region is None
+        or r.region in allowed_regions
+        or r.region == GLOBAL_REGION
+    ]
+
+    def key(r: Route) -> tuple[bool, bool, bool, float, float, str, str]:
+        cost = r.estimated_cost(max(input_tokens, 1), max(output_tokens, 1))
+        rating = r.certification.rating if r.certification and r.certification.rating else 0.0
+        in_preferred = preferred_region is not None and r.region in (preferred_region, None)
+        return (
+            not in_preferred,
+            not r.certified,
+            cost is None,
+            cost or 0.0,
+            -rating,
+            r.deployment,
+            r.region or "",
+        )
+
+    return sorted(routes, key=key)
+
+
+async def resolve_routes(
+    *,
+    cache: CatalogCache,
+    database: Database,
+    model: str,
+    needs: Needs,
+    preferred_region: str | None = None,
+    allow_uncertified: bool = False,
+    allowed_regions: frozenset[str] | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+) -> list[Route]:
+    """The candidate routes for `model`, best first (see `select_routes`); cached table."""
+    table = await route_table(cache=cache, database=database)
+    return select_routes(
+        table=table,
+        model=model,
+        needs=needs,
+        preferred_region=preferred_region,
+        allow_uncertified=allow_uncertified,
+        allowed_regions=allowed_regions,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+
+
+def why_no_route(*, table: RouteTable, model: str, needs: Needs, allow_uncertified: bool) -> str:
+    """A message that tells the caller what to change when `select_routes` found nothing."""
+    entry, _ = table.find(model)
+    if entry is None:
+        return f"the model {model!r} does not exist or has no active deployment; see GET /v1/models"
+    now = utcnow()
+    views = [v for d in entry.deployments for v in d.certifications]
+    valid = [v for v in views if v.is_certified(now)]
+    if not valid and not allow_uncertified:
+        return (
+            f"no deployment of {entry.id!r} holds a valid certification (certified and not "
+            "expired), so the gateway will not route to it"
+        )
+    missing = [c for c in needs.capabilities() if not any(v.proves(c) for v in valid)]
+    if missing:
+        return (
+            f"no certified deployment of {entry.id!r} passed {', '.join(missing)}, which this "
+            "request needs"
+        )
+    return f"no deployment of {entry.id!r} is usable in the regions this request allows"
