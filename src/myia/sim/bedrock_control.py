@@ -20,7 +20,7 @@ PROFILE_CREATED = "2024-08-27T00:00:00Z"
 
 
 def model_summary(model: BedrockModel, region: str) -> dict[str, Any]:
-    status = "ACTIVE" if model.lifecycle == "ACTIVE" else "LEGACY"
+    status = "ACTIVE" if model.lifecycle_in(region) == "ACTIVE" else "LEGACY"
     return {
         "modelArn": model_arn(region, model.id),
         "modelId": model.id,
@@ -75,7 +75,7 @@ async def list_foundation_models(request: Request) -> Response:
     summaries = [
         model_summary(m, region)
         for m in state.scenario.models_in(region)
-        if m.is_listed and _matches(m, query)
+        if m.listed_in(region) and _matches(m, query)
     ]
     return JSONResponse({"modelSummaries": summaries})
 
@@ -85,7 +85,8 @@ async def get_foundation_model(request: Request) -> Response:
     try:
         region = authenticate(request, state.scenario).region
         model = state.scenario.model(strip_arn(request.path_params["model_id"]))
-        if model is None or not model.is_listed or model not in state.scenario.models_in(region):
+        in_region = model is not None and model in state.scenario.models_in(region)
+        if model is None or not in_region or not model.listed_in(region):
             raise BedrockError("ResourceNotFoundException", "The requested model was not found.")
     except BedrockError as error:
         return error_response(error)

@@ -25,7 +25,7 @@ from myia.sim.bedrock_wire import (
     metadata_frame,
     parse_converse,
 )
-from myia.sim.brain import Quirks, respond
+from myia.sim.brain import Quirks, asks_structured_output, break_tool_calls, respond
 from myia.sim.conversation import Conversation, Reply, count_tokens
 from myia.sim.eventstream import FrameSplitter
 from myia.sim.scenario import BedrockModel
@@ -134,8 +134,12 @@ async def _run(
     model = resolution.model
     _check(model, conversation, stream)
     key = (region, identifier, state.next_call(region, identifier))
-    failure = state.failure(model.failure_rate, model.failure_kinds, *key)
+    failure = state.failure(scenario.failure_rate_for(model, region), model.failure_kinds, *key)
     reply = respond(conversation, quirks=Quirks.of(model))
+    if reply.tool_calls and failure is None and not asks_structured_output(conversation):
+        variant = state.breaks_tool_call(region, model)
+        if variant is not None:
+            reply = break_tool_calls(reply, conversation, variant)
     headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     if stream:
         if failure is not None and failure != "ModelErrorException":
@@ -144,9 +148,7 @@ async def _run(
         return StreamingResponse(
             frames, media_type="application/vnd.amazon.eventstream", headers=headers
         )
-    delay = await _sleep_ms(
-        state.delay_ms(model.latency or scenario.defaults.latency, "latency", *key)
-    )
+    delay = await _sleep_ms(state.delay_ms(scenario.latency_for(model, region), "latency", *key))
     if failure is not None:
         raise BedrockError(failure, FAILURES[failure])
     latency = _elapsed_ms(started, delay)

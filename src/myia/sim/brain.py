@@ -11,9 +11,17 @@ import re
 from dataclasses import dataclass
 
 from myia.sim import skills
-from myia.sim.conversation import Conversation, Message, Reply, StopReason, ToolUse, count_tokens
+from myia.sim.conversation import (
+    Conversation,
+    Message,
+    Reply,
+    StopReason,
+    ToolCall,
+    ToolUse,
+    count_tokens,
+)
 from myia.sim.scenario import ModelSpec
-from myia.sim.toolargs import build_arguments, plan_tool_call
+from myia.sim.toolargs import break_arguments, build_arguments, plan_tool_call
 
 
 @dataclass(frozen=True)
@@ -114,12 +122,36 @@ def finish(text: str, conversation: Conversation) -> tuple[str, StopReason]:
     return text, reason
 
 
+def asks_structured_output(conversation: Conversation) -> bool:
+    """A forced tool on a prompt asking for JSON: Bedrock's structured-output mode."""
+    last = conversation.last_user
+    return (
+        conversation.tool_choice == "tool"
+        and last is not None
+        and skills.wants_json(conversation, last.text)
+    )
+
+
+def break_tool_calls(reply: Reply, conversation: Conversation, variant: int) -> Reply:
+    """`reply` with each tool call's arguments made invalid for its tool's schema."""
+    schemas = {tool.name: tool.schema for tool in conversation.tools}
+    calls = tuple(
+        ToolCall(c.id, c.name, break_arguments(schemas.get(c.name, {}), c.arguments, variant))
+        for c in reply.tool_calls
+    )
+    output = max(1, sum(count_tokens(c.name + c.arguments_json) for c in calls))
+    return Reply(reply.text, reply.stop_reason, reply.input_tokens, output, calls)
+
+
 def respond(
     conversation: Conversation, *, quirks: Quirks | None = None, id_prefix: str = "tooluse_"
 ) -> Reply:
     quirks = quirks or Quirks()
     input_tokens = conversation.input_tokens()
-    call = plan_tool_call(conversation, id_prefix=id_prefix)
+    # A model with the json fault ignores a forced tool meant for structured output and
+    # answers prose, as it does to any other JSON request.
+    ignores_forcing = quirks.prose_json and asks_structured_output(conversation)
+    call = None if ignores_forcing else plan_tool_call(conversation, id_prefix=id_prefix)
     if call is not None:
         output = max(1, count_tokens(call.name + call.arguments_json))
         return Reply("", "tool_use", input_tokens, output, (call,))

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from myia.sim.brain import Quirks, respond
+from myia.sim.brain import Quirks, asks_structured_output, break_tool_calls, respond
 from myia.sim.conversation import Conversation, Reply, count_tokens
 from myia.sim.openai_wire import (
     ChatOptions,
@@ -217,6 +217,10 @@ async def _chat(
     key = (provider.slug, model.id, state.next_call(provider.slug, model.id))
     reply = respond(conversation, quirks=Quirks.of(model), id_prefix="call_")
     failure = state.failure(model.failure_rate, model.failure_kinds, *key)
+    if reply.tool_calls and failure is None and not asks_structured_output(conversation):
+        variant = state.breaks_tool_call(provider.slug, model)
+        if variant is not None:
+            reply = break_tool_calls(reply, conversation, variant)
     ids = (tool_call_id("chatcmpl-", *map(str, key), length=29), int(time.time()))
     if options.stream:
         if failure is not None:

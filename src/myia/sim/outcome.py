@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 Capability = Literal["tools", "vision", "system", "json", "streaming"]
 CAPABILITIES: tuple[Capability, ...] = ("tools", "vision", "system", "json", "streaming")
 OutcomeKind = Literal["works", "lacks", "absent", "denied", "eol", "unsupported"]
+# Certification's tool-call battery fails `tools` below this schema accuracy (valid calls ÷
+# calls), so a model whose `tool_args_invalid_rate` exceeds 1 - this lacks `tools`.
+TOOL_SCHEMA_ACCURACY_MIN = 0.9
 
 INVALID_MODEL = "The provided model identifier is invalid."
 END_OF_LIFE = (
@@ -98,7 +101,7 @@ def _locate(
         global_ok = prefix == "global" and model.global_profile
         if not model.has_profiles or not (geo_ok or global_ok):
             return "absent", model, prefix
-    if model.lifecycle == "EOL":
+    if model.lifecycle_in(region) == "EOL":
         return "eol", model, prefix
     if region in model.access_denied_regions:
         return "denied", model, prefix
@@ -124,6 +127,10 @@ def _capability_outcome(model: ModelSpec) -> Outcome:
     if not model.is_chat:
         return Outcome.unsupported()
     missing = {c for c in model.claims.capabilities() if not model.works(c)}
+    # On the rate, not a measured accuracy; rounded so that a rate of 0.1 is at the bar.
+    accuracy = round(1 - model.tool_args_invalid_rate, 9)
+    if model.works("tools") and accuracy < TOOL_SCHEMA_ACCURACY_MIN:
+        missing.add("tools")
     # System prompts are a baseline every chat model is tested on, claimed or not.
     if not model.works("system"):
         missing.add("system")
@@ -145,7 +152,9 @@ def expected_outcome(scenario: Scenario, model_id: str, region: str) -> Outcome:
     """Certification's verdict for a model (bare or profile id) in a region or provider slug.
 
     Profile-only models count as working: the engine is expected to call them through
-    their profile. Transient failures (`failure_rate`) do not change the verdict.
+    their profile. Transient failures (a model's or a region's `failure_rate`), latency and
+    LEGACY lifecycle do not change the verdict; `tool_args_invalid_rate` above
+    1 - TOOL_SCHEMA_ACCURACY_MIN makes `tools` missing.
     """
     provider = scenario.provider(region)
     if provider is not None:

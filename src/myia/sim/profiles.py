@@ -75,7 +75,7 @@ def profiles_in_region(scenario: Scenario, region: str) -> list[Profile]:
     geo = scenario.geography(region)
     found: list[Profile] = []
     for model in scenario.models_in(region):
-        if not (model.has_profiles and model.is_listed):
+        if not (model.has_profiles and model.listed_in(region)):
             continue
         regions = scenario.model_regions(model)
         local = tuple(r for r in regions if scenario.geography(r) == geo)

@@ -103,6 +103,10 @@ class Defaults(_Strict):
 class Region(_Strict):
     quota: Quota | None = None
     geography: str | None = None
+    # Transient 5xx in this region, drawn independently of (on top of) the model's own.
+    failure_rate: float = Field(0.0, ge=0, le=1)
+    # A slow region: replaces `defaults.latency` here; a model's own `latency` still wins.
+    latency: Latency | None = None
 
 
 class Claims(BaseModel):
@@ -157,6 +161,9 @@ class ModelSpec(_Strict):
     streaming: bool = True
     lifecycle: Lifecycle = "ACTIVE"
     failure_rate: float = Field(0.0, ge=0, le=1)
+    # Share of the model's own tool calls whose arguments break the tool's JSON schema,
+    # exact over a run (see `SimState.breaks_tool_call`), not coin flips.
+    tool_args_invalid_rate: float = Field(0.0, ge=0, le=1)
     failure_kinds: list[FailureKind] = Field(
         default_factory=lambda: list(_DEFAULT_FAILURES), min_length=1
     )
@@ -213,6 +220,16 @@ class BedrockModel(ModelSpec):
     access_denied_regions: list[str] = Field(default_factory=list)
     global_profile: bool = False
     listed: bool | None = Field(None, description="None = listed unless EOL")
+    region_lifecycle: dict[str, Lifecycle] = Field(
+        default_factory=dict, description="overrides `lifecycle` in these regions"
+    )
+
+    def lifecycle_in(self, region: str) -> Lifecycle:
+        return self.region_lifecycle.get(region, self.lifecycle)
+
+    def listed_in(self, region: str) -> bool:
+        """Whether ListFoundationModels in `region` shows the model (EOL there hides it)."""
+        return self.listed if self.listed is not None else self.lifecycle_in(region) != "EOL"
 
     @property
     def on_demand(self) -> bool:
@@ -293,6 +310,12 @@ class Scenario(_Strict):
                         f"models[{model.id}].{field}: unknown region(s) {sorted(unknown)}; "
                         f"declare them under `regions`"
                     )
+            elsewhere = set(model.region_lifecycle) - set(self.model_regions(model))
+            if elsewhere:
+                raise ValueError(
+                    f"models[{model.id}].region_lifecycle: region(s) {sorted(elsewhere)} "
+                    f"are not among the model's regions"
+                )
         slugs = [p.slug for p in self.openai_providers]
         if len(set(slugs)) != len(slugs):
             raise ValueError("openai_providers: duplicate slug")
@@ -322,6 +345,15 @@ class Scenario(_Strict):
 
     def profiles_in(self, region: str) -> list[Profile]:
         return profiles_in_region(self, region)
+
+    def latency_for(self, model: ModelSpec, region: str) -> Latency:
+        """The model's own latency, else the region's (a slow region), else the default."""
+        return model.latency or self.region(region).latency or self.defaults.latency
+
+    def failure_rate_for(self, model: ModelSpec, region: str) -> float:
+        """Chance a call fails transiently: the model's and the region's, independent."""
+        region_rate = self.region(region).failure_rate
+        return 1 - (1 - model.failure_rate) * (1 - region_rate)
 
     def quota_for_region(self, region: str) -> Quota | None:
         return self.region(region).quota or self.defaults.quota

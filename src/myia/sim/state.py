@@ -97,11 +97,29 @@ class SimState:
         self._lock = threading.Lock()
         self._stats = SimStats()
         self._calls: Counter[tuple[str, str]] = Counter()
+        self._tool_calls: Counter[tuple[str, str]] = Counter()
 
     def next_call(self, where: str, model: str) -> int:
         with self._lock:
             self._calls[(where, model)] += 1
             return self._calls[(where, model)]
+
+    def breaks_tool_call(self, where: str, model: ModelSpec) -> int | None:
+        """Whether this delivered tool call of `model` in `where` gets schema-breaking
+        arguments; if so, which breakage (an index to cycle through), else None.
+
+        Call n (0-based, counted per region or provider and model) is broken iff
+        floor((n + 1) * rate) > floor(n * rate): exactly floor(N * rate) of the first N
+        calls, spread evenly, whatever the seed or the order of other requests.
+        """
+        rate = model.tool_args_invalid_rate
+        if rate <= 0:
+            return None
+        with self._lock:
+            n = self._tool_calls[(where, model.id)]
+            self._tool_calls[(where, model.id)] += 1
+        broken = math.floor((n + 1) * rate + 1e-9) > math.floor(n * rate + 1e-9)
+        return math.floor((n + 1) * rate + 1e-9) - 1 if broken else None
 
     def record(self, where: str, model: str, result: CallResult) -> None:
         with self._lock:

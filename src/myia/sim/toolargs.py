@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -93,36 +94,191 @@ def _enum_for(options: list[Any], prompt: str) -> Any:
     return options[0]
 
 
+def _bounded(value: float, spec: dict[str, Any], integer: bool) -> float:
+    """`value` moved inside the schema's minimum/maximum (exclusive ones too)."""
+    step = 1.0 if integer else 0.5
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if isinstance(spec.get("exclusiveMinimum"), int | float):
+        low = spec["exclusiveMinimum"] + step
+    if isinstance(spec.get("exclusiveMaximum"), int | float):
+        high = spec["exclusiveMaximum"] - step
+    if low is not None and value < low:
+        value = math.ceil(low) if integer else low
+    if high is not None and value > high:
+        value = math.floor(high) if integer else high
+    return value
+
+
+def _number_for(spec: dict[str, Any], numbers: Iterator[str], integer: bool) -> int | float:
+    value = _bounded(float(next(numbers, "1")), spec, integer)
+    if integer:
+        value = math.floor(value) if value >= 0 else math.ceil(value)
+        value = _bounded(value, spec, integer)
+        multiple = spec.get("multipleOf")
+        if isinstance(multiple, int) and multiple > 0:
+            value = math.ceil(value / multiple) * multiple
+        return int(value)
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def _sized_string(text: str, spec: dict[str, Any]) -> str:
+    low, high = spec.get("minLength"), spec.get("maxLength")
+    if isinstance(high, int) and len(text) > high:
+        text = text[:high]
+    if isinstance(low, int) and len(text) < low:
+        text = text + "x" * (low - len(text))
+    return text
+
+
+def _kind(spec: dict[str, Any]) -> str:
+    kind = spec.get("type")
+    if kind is None:
+        if "properties" in spec:
+            return "object"
+        if "items" in spec:
+            return "array"
+        return "string"
+    if isinstance(kind, list):
+        return next((str(k) for k in kind if k != "null"), "null")
+    return str(kind)
+
+
+def _branch(spec: dict[str, Any]) -> dict[str, Any]:
+    """The first non-null alternative of an anyOf/oneOf, merged over the outer keywords."""
+    for keyword in ("anyOf", "oneOf"):
+        options = spec.get(keyword)
+        if isinstance(options, list) and options:
+            chosen = next((o for o in options if o.get("type") != "null"), options[0])
+            outer = {k: v for k, v in spec.items() if k != keyword}
+            return {**outer, **chosen}
+    return spec
+
+
+def _array_for(name: str, spec: dict[str, Any], prompt: str, numbers: Iterator[str]) -> list[Any]:
+    item = spec.get("items") or {"type": "string"}
+    low, high = spec.get("minItems"), spec.get("maxItems")
+    count = max(low, 1) if isinstance(low, int) else 1
+    if isinstance(high, int):
+        count = min(count, high)
+    options = list(item.get("enum") or [])
+    values: list[Any] = []
+    for index in range(count):
+        if options:
+            value = options[index % len(options)]
+        else:
+            value = _value_for(name, item, prompt, numbers)
+        if spec.get("uniqueItems") and value in values:
+            value = _distinct(value, values, item)
+        values.append(value)
+    return values
+
+
+def _distinct(value: Any, taken: list[Any], spec: dict[str, Any]) -> Any:
+    """Another value of the same kind, for `uniqueItems` arrays."""
+    for n in (*range(1, 1000), *range(-1, -1000, -1)):
+        if isinstance(value, bool):
+            candidate: Any = not value
+        elif isinstance(value, int | float):
+            candidate = _bounded(value + n, spec, isinstance(value, int))
+            candidate = int(candidate) if isinstance(value, int) else candidate
+        elif isinstance(value, str):
+            candidate = _sized_string(f"{value} {abs(n)}", spec)
+        else:
+            return value
+        if candidate not in taken:
+            return candidate
+    return value
+
+
 def _value_for(name: str, spec: dict[str, Any], prompt: str, numbers: Iterator[str]) -> Any:
+    spec = _branch(spec)
+    if "const" in spec:
+        return spec["const"]
     if spec.get("enum"):
         return _enum_for(list(spec["enum"]), prompt)
-    kind = spec.get("type", "string")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "integer":
-        raw = next(numbers, "1")
-        return int(float(raw))
-    if kind == "number":
-        raw = next(numbers, "1")
-        value = float(raw)
-        return int(value) if value.is_integer() else value
+    kind = _kind(spec)
+    if kind in ("integer", "number"):
+        return _number_for(spec, numbers, kind == "integer")
     if kind == "boolean":
         return True
+    if kind == "null":
+        return None
     if kind == "array":
-        item = spec.get("items") or {"type": "string"}
-        return [_value_for(name, item, prompt, numbers)]
+        return _array_for(name, spec, prompt, numbers)
     if kind == "object":
-        return build_arguments(spec, prompt)
-    return _string_for(name, spec, prompt)
+        return _object_for(spec, prompt, numbers)
+    return _sized_string(_string_for(name, spec, prompt), spec)
+
+
+def _mentioned(name: str, spec: dict[str, Any], prompt: str) -> bool:
+    """Whether the prompt speaks of an optional property: its name, or one of its enum values."""
+    words = name.replace("_", " ").lower()
+    if re.search(rf"\b{re.escape(words)}\b", prompt.lower()):
+        return True
+    lowered = prompt.lower()
+    return any(str(option).lower() in lowered for option in spec.get("enum") or ())
+
+
+def _object_for(schema: dict[str, Any], prompt: str, numbers: Iterator[str]) -> dict[str, Any]:
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required = schema.get("required")
+    if required is None:
+        names = list(properties)
+    else:
+        names = [n for n in properties if n in required or _mentioned(n, properties[n], prompt)]
+    return {name: _value_for(name, properties[name] or {}, prompt, numbers) for name in names}
 
 
 def build_arguments(schema: dict[str, Any], prompt: str) -> dict[str, Any]:
-    """Arguments valid against `schema`: required properties (or all, if none are)."""
+    """Arguments valid against `schema`: required properties (all, if none are required),
+    plus optional ones the prompt mentions; nested objects, arrays, enums and ranges too."""
+    return _object_for(schema, prompt, iter(_NUMBER.findall(prompt)))
+
+
+# --- schema-breaking arguments (`tool_args_invalid_rate`) ------------------------------
+_WRONG_TYPE: dict[str, Any] = {
+    "string": 12345,
+    "integer": "twelve",
+    "number": "a lot",
+    "boolean": "yes",
+    "array": "not a list",
+    "object": "not an object",
+    "null": 0,
+}
+
+
+def _breakages(schema: dict[str, Any], arguments: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ways to make `arguments` invalid: drop a required field, wrong type, out of range,
+    value outside the enum. Each is a complete, invalid argument object."""
     properties: dict[str, Any] = schema.get("properties") or {}
-    required = schema.get("required")
-    names = [n for n in (required if required is not None else properties) if n in properties]
-    numbers = iter(_NUMBER.findall(prompt))
-    return {name: _value_for(name, properties[name] or {}, prompt, numbers) for name in names}
+    ways: list[dict[str, Any]] = []
+    required = [n for n in schema.get("required") or () if n in arguments]
+    if required:
+        ways.append({k: v for k, v in arguments.items() if k != required[0]})
+    for name in arguments:
+        spec = _branch(properties.get(name) or {})
+        kind = _kind(spec)
+        if isinstance(spec.get("type"), str) and kind in _WRONG_TYPE:
+            ways.append({**arguments, name: _WRONG_TYPE[kind]})
+        if kind in ("integer", "number") and isinstance(spec.get("maximum"), int | float):
+            ways.append({**arguments, name: spec["maximum"] + 1000})
+        if kind in ("integer", "number") and isinstance(spec.get("minimum"), int | float):
+            ways.append({**arguments, name: spec["minimum"] - 1000})
+        if spec.get("enum") and all(isinstance(o, str) for o in spec["enum"]):
+            ways.append({**arguments, name: "not-one-of-" + "-".join(spec["enum"])})
+    if schema.get("additionalProperties") is False:
+        ways.append({**arguments, "unexpected_field": True})
+    return ways
+
+
+def break_arguments(schema: dict[str, Any], arguments: dict[str, Any], n: int) -> dict[str, Any]:
+    """The `n`-th way (cycling) to make `arguments` break `schema`.
+
+    A schema that accepts any object cannot be broken: the arguments come back unchanged.
+    """
+    ways = _breakages(schema, arguments)
+    return ways[n % len(ways)] if ways else arguments
 
 
 def tool_call_id(prefix: str, *parts: str, length: int = 24) -> str:
