@@ -19,6 +19,7 @@ from myia.db.engine import Database
 from myia.observability.db_sink import DB_SINK
 from myia.observability.logging import configure_logging
 from myia.queue.factory import build_engine
+from myia.telemetry.hook import start_call_logging, stop_call_logging
 
 DESCRIPTION = """
 MyIA keeps a model catalog in the database (base model → deployment on a provider, with its
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await state.catalog_cache.start()
+        owns_call_log = start_call_logging(database)  # provider calls into api_call_logs
         if settings.queue_workers_enabled:
             await state.queue.start()
         sink_task = None
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 DB_SINK.disable()
             if settings.queue_workers_enabled:
                 await state.queue.stop()
+            if owns_call_log:
+                await stop_call_logging()
             await state.catalog_cache.stop()
 
     configure_logging(settings.log_level)

@@ -34,6 +34,7 @@ from myia.maintenance.diagnose import diagnose as diagnose_database
 from myia.maintenance.reset import plan_reset, reset_database
 from myia.maintenance.schema import migrate_database, require_schema
 from myia.maintenance.seed import SeedReport, seed_database
+from myia.telemetry.hook import call_logging
 
 T = TypeVar("T")
 
@@ -62,7 +63,8 @@ def run_on_database(
         try:
             if connect_first:
                 await check_connection(database)
-            return await action(database)
+            async with call_logging(database):  # provider calls into api_call_logs
+                return await action(database)
         finally:
             await database.dispose()
 

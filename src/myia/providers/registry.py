@@ -17,6 +17,7 @@ from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ProviderConnection
 from myia.providers.errors import ErrorCategory, ProviderError
+from myia.providers.observed import observed
 
 ENTRY_POINT_GROUP = "myia.providers"
 BUILTIN_PLUGINS = ("myia.providers.bedrock", "myia.providers.openai_compat")
@@ -88,7 +89,8 @@ registry = ProviderRegistry()
 
 
 def get_adapter(connection: ProviderConnection) -> ProviderAdapter:
-    return registry.get_adapter(connection)
+    # Wrapped so that every call is reported to the telemetry observer, when one is installed.
+    return observed(registry.get_adapter(connection))
 
 
 def register(

@@ -30,6 +30,7 @@ from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ProviderConnection
 from myia.providers.errors import ErrorCategory, ProviderError
+from myia.providers.observed import bind_call_scope
 from myia.providers.registry import get_adapter
 from myia.queue import items
 from myia.queue.ratelimit import LimiterPool
@@ -133,6 +134,10 @@ class Executor:
         # End the read transaction before the long provider calls: on SQLite a transaction
         # kept open across other workers' commits could not write its result afterwards.
         await session.commit()
+        # The suite's provider calls are logged as certification calls of this deployment.
+        bind_call_scope(operation="certification", deployment_id=deployment.id,
+                        user_id=job.created_by, price_in_per_1m=deployment.cost_per_1m_input,
+                        price_out_per_1m=deployment.cost_per_1m_output)  # fmt: skip
         adapter = self._adapter(connection)
         async with asyncio.timeout(timeout_s) as deadline:
             probe = Probe(

@@ -53,6 +53,7 @@ from myia.queue.saq_engine import (
     make_queue,
 )
 from myia.queue.worker_health import HealthServer
+from myia.telemetry.hook import start_call_logging, stop_call_logging
 
 log = get_logger(__name__)
 
@@ -113,6 +114,7 @@ class WorkerRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._done = asyncio.Event()
         self._sink: asyncio.Task[None] | None = None
+        self._owns_call_log = False
 
     async def start(self) -> None:
         # Fail fast, with the reason, when Redis or the database is not there.
@@ -126,6 +128,7 @@ class WorkerRuntime:
         if self.settings.log_to_db:
             DB_SINK.enable()
             self._sink = asyncio.create_task(DB_SINK.run(self.database))
+        self._owns_call_log = start_call_logging(self.database)  # certification calls
         if self.health is not None:
             await self.health.start()
         log.info(
@@ -152,6 +155,9 @@ class WorkerRuntime:
             await self.health.stop()
         with contextlib.suppress(Exception):
             await self.executor.aclose()  # provider clients reused across items
+        if self._owns_call_log:
+            await stop_call_logging()
+            self._owns_call_log = False
         if self._limits_redis is not None:
             with contextlib.suppress(Exception):
                 await self._limits_redis.aclose()

@@ -37,6 +37,12 @@ class Message(IdMixin, Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     time_to_first_token_ms: Mapped[int | None] = mapped_column(Integer)
     sent_context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # complete | streaming | interrupted | error: an assistant row is written as `streaming`
+    # before the provider call, so a server that dies mid-stream leaves it recognisable.
+    status: Mapped[str] = mapped_column(String(20), default="complete", server_default="complete")
+    # Why `cost` is null (an unpriced deployment, no usage reported); null when it is known.
+    cost_note: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -46,6 +52,7 @@ class ApiCallLog(IdMixin, Base):
         Index(None, "user_id", "created_at"),
         Index(None, "deployment_id", "created_at"),
         Index(None, "created_at"),
+        Index(None, "operation", "created_at"),
     )
 
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -63,6 +70,8 @@ class ApiCallLog(IdMixin, Base):
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     cost: Mapped[float | None] = mapped_column(Float)
+    cost_note: Mapped[str | None] = mapped_column(String(200))
+    time_to_first_token_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     error_category: Mapped[str | None] = mapped_column(String(50))
     request_id: Mapped[str | None] = mapped_column(String(64))

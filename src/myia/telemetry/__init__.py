@@ -1,0 +1,1 @@
+"""Telemetry of provider calls: the call log (`api_call_logs`), costs, Prometheus series."""

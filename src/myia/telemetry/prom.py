@@ -1,0 +1,111 @@
+"""Prometheus series of MyIA (served at `/metrics` by the API).
+
+Labels stay low-cardinality on purpose: operation, provider and outcome, never a user or a
+request id. Every provider call is observed once, by `CallLogWriter.record`, so the series
+and `api_call_logs` count the same calls.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from myia.telemetry.calls import CallRecord
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+REQUESTS = Counter(
+    "myia_provider_requests",
+    "Provider calls by operation, provider and status (success | error).",
+    ["operation", "provider", "status"],
+)
+LATENCY = Histogram(
+    "myia_provider_latency_seconds",
+    "Whole provider call duration, to the end of the stream.",
+    ["operation", "provider"],
+    buckets=_LATENCY_BUCKETS,
+)
+TTFT = Histogram(
+    "myia_provider_time_to_first_token_seconds",
+    "Time to the first streamed token.",
+    ["operation", "provider"],
+    buckets=_LATENCY_BUCKETS,
+)
+TOKENS = Counter(
+    "myia_provider_tokens",
+    "Tokens as the provider reported them, by direction (in | out).",
+    ["operation", "provider", "direction"],
+)
+COST = Counter(
+    "myia_provider_cost_usd",
+    "Cost of priced calls in USD (calls to unpriced deployments add nothing; see unpriced).",
+    ["operation", "provider"],
+)
+UNPRICED = Counter(
+    "myia_provider_unpriced_calls",
+    "Successful calls whose cost is unknown (no price for the deployment).",
+    ["operation", "provider"],
+)
+ERRORS = Counter(
+    "myia_provider_errors",
+    "Failed provider calls by error category.",
+    ["operation", "provider", "category"],
+)
+FALLBACKS = Counter(
+    "myia_gateway_fallbacks",
+    "Gateway attempts that failed and were retried on the next candidate deployment.",
+    ["provider"],
+)
+CALL_LOG_QUEUE = Gauge(
+    "myia_call_log_queue_depth", "Provider call records waiting to be written to the database."
+)
+CERTIFICATIONS = Gauge(
+    "myia_certifications",
+    "Certification rows (deployment × region) by status, read at scrape time.",
+    ["status"],
+)
+
+
+def observe_call(record: CallRecord) -> None:
+    op, provider = record.operation, record.provider
+    REQUESTS.labels(op, provider, record.status).inc()
+    if record.latency_ms is not None:
+        LATENCY.labels(op, provider).observe(record.latency_ms / 1000.0)
+    if record.ttft_ms is not None:
+        TTFT.labels(op, provider).observe(record.ttft_ms / 1000.0)
+    if record.tokens_in:
+        TOKENS.labels(op, provider, "in").inc(record.tokens_in)
+    if record.tokens_out:
+        TOKENS.labels(op, provider, "out").inc(record.tokens_out)
+    if record.cost is not None:
+        COST.labels(op, provider).inc(record.cost)
+    elif record.status == "success":
+        UNPRICED.labels(op, provider).inc()
+    if record.status == "error":
+        ERRORS.labels(op, provider, record.error_category or "UNKNOWN").inc()
+    if record.fallback:
+        FALLBACKS.labels(provider).inc()
+
+
+def observe_fallback(provider: str) -> None:
+    """For a caller that retries elsewhere without logging the attempt through a record."""
+    FALLBACKS.labels(provider).inc()
+
+
+def set_certifications(counts: dict[str, int]) -> None:
+    """Replace the certification gauge with fresh counts (statuses absent now read 0)."""
+    for labels in list(_known_statuses):
+        if labels not in counts:
+            CERTIFICATIONS.labels(labels).set(0)
+    for status, count in counts.items():
+        _known_statuses.add(status)
+        CERTIFICATIONS.labels(status).set(count)
+
+
+_known_statuses: set[str] = set()
+
+
+def registry() -> CollectorRegistry:
+    return REGISTRY
