@@ -5,7 +5,10 @@ The providers layer knows nothing of the database: it describes a finished call 
 lifespan, the worker and the CLI install the call log). What the adapter cannot know — the
 operation, the user, the catalog deployment, the message — comes from `call_scope`, a
 context variable the calling service sets around its calls. Without a scope, `list_models`
-is discovery, `validate_credentials` credential validation and a chat is a chat.
+is discovery and `validate_credentials` credential validation; a chat or a stream is
+reported only inside a scope that names its operation (certification sets one), because the
+chat service and the gateway log their attempts themselves, with the route and the fallback
+that only they know (`myia.telemetry.calls.CallRecord`).
 """
 
 from __future__ import annotations
@@ -96,6 +99,12 @@ def _emit(event: CallEvent) -> None:
         return
 
 
+def _chat_observed() -> bool:
+    """Chat calls are reported only inside a scope naming their operation (module docstring)."""
+    scope = current_scope()
+    return bool(_observer) and scope.observe and scope.operation is not None
+
+
 def _failure(exc: BaseException) -> tuple[str, str, int | None]:
     if isinstance(exc, ProviderError):
         return exc.message, exc.category.value, exc.status_code
@@ -123,6 +132,8 @@ class ObservedAdapter(ProviderAdapter):
         )
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
+        if not _chat_observed():
+            return await self.inner.chat(request)
         watch = Stopwatch()
         try:
             response = await self.inner.chat(request)
@@ -154,7 +165,13 @@ class ObservedAdapter(ProviderAdapter):
         )
         return response
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        # Unobserved streams are the inner adapter's own: no extra hop per chunk.
+        if not _chat_observed():
+            return self.inner.stream(request)
+        return self._observed_stream(request)
+
+    async def _observed_stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         watch = Stopwatch()
         end: StreamEnd | None = None
         try:
