@@ -1,13 +1,19 @@
 """Store a suite outcome: one certification row per (deployment, region), upserted.
 
-The row carries every result field of schema v2; the capabilities the suite saw are written
-back to the deployment (`capabilities_source = auto_test`) so the catalog reflects what was
-proven rather than what was claimed.
+What a run observes about each capability (true, false, or null when inconclusive) is stored
+on that region's row (`observed_capabilities`). The deployment's catalog capabilities are
+then derived from *every* region's definite observations (`merge_observations`), so the last
+region to finish does not win and a transient error never rewrites the catalog:
+
+- true when any region definitively passed the capability's test;
+- false only when at least one region definitively failed it and none passed;
+- unchanged when no region has a definite result (inconclusive never counts).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,15 +84,28 @@ async def save_outcome(
     row.error_category = outcome.error.category.value if outcome.error else _first_category(outcome)
     row.error_severity = outcome.error.severity.value if outcome.error else None
     row.rating = s.rating
+    row.partial_rating = s.partial_rating
     row.score = round(s.rating / 5 * 100, 1)
     row.badge = s.badge.value
     row.scores = s.as_dict()
+    figures = outcome.figures
+    row.observed_capabilities = dict(outcome.capabilities_seen) or None
+    row.transient_errors = outcome.transient
+    row.throttled_calls = outcome.throttled
+    row.inconclusive_tests = len(outcome.inconclusive)
+    row.latency_p50_ms = outcome.latency_p50_ms
+    row.latency_p95_ms = outcome.latency_p95_ms
+    row.ttft_p50_ms = outcome.ttft_p50_ms
+    row.tool_schema_accuracy = figures.get("tool_schema_accuracy")
+    row.tool_trigger_f1 = figures.get("tool_trigger_f1")
     row.metrics = {
         "throttled_calls": outcome.throttled,
+        "transient_errors": outcome.transient,
         "capability_mismatches": outcome.mismatches,
-        "time_to_first_token_ms": next(
-            (r.time_to_first_token_ms for r in outcome.results if r.time_to_first_token_ms), None
-        ),
+        "inconclusive_tests": outcome.inconclusive,
+        "provider_calls": outcome.calls,
+        "time_to_first_token_ms": outcome.ttft_p50_ms,
+        **figures,
     }
     row.rating_updated_at = now
     row.last_tested_at = now
@@ -98,11 +117,35 @@ async def save_outcome(
     row.job_id = job_id
     row.created_by = created_by
     if outcome.error is None and outcome.capabilities_seen:
-        deployment.capabilities = {**(deployment.capabilities or {}), **outcome.capabilities_seen}
-        deployment.capabilities_verified_at = now
-        deployment.capabilities_source = CapabilitiesSource.AUTO_TEST
+        await session.flush()
+        merged = merge_observations(await _observations(session, deployment.id))
+        current = deployment.capabilities or {}
+        if any(current.get(k) is not v for k, v in merged.items()):
+            deployment.capabilities = {**current, **merged}
+        if merged:
+            deployment.capabilities_verified_at = now
+            deployment.capabilities_source = CapabilitiesSource.AUTO_TEST
     return row
 
 
 def _first_category(outcome: SuiteOutcome) -> str | None:
     return next((r.error_category for r in outcome.results if r.error_category), None)
+
+
+def merge_observations(observations: list[dict[str, Any]]) -> dict[str, bool]:
+    """The catalog's capabilities from every region's observations (see the module doc)."""
+    verdicts: dict[str, bool] = {}
+    for observed in observations:
+        for capability, value in observed.items():
+            if isinstance(value, bool):
+                verdicts[capability] = verdicts.get(capability, False) or value
+    return verdicts
+
+
+async def _observations(session: AsyncSession, deployment_id: str) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(ModelCertification.observed_capabilities).where(
+            ModelCertification.deployment_id == deployment_id
+        )
+    )
+    return [observed for observed in rows.scalars() if isinstance(observed, dict)]

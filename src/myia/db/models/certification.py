@@ -63,6 +63,21 @@ class ModelCertification(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration: Mapped[int | None] = mapped_column(Integer)  # milliseconds
     created_by: Mapped[str | None] = mapped_column(String(36))
+    # The formula's rating before the status capped it (a FAILED row's rating is 0).
+    partial_rating: Mapped[float | None] = mapped_column(Float)
+    # What this run saw in this region: capability → true, false or null (inconclusive).
+    # The deployment's catalog capabilities are derived from every region's row.
+    observed_capabilities: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Absorbed, not held against the deployment: retried transient errors and throttles.
+    transient_errors: Mapped[int] = mapped_column(Integer, default=0)
+    throttled_calls: Mapped[int] = mapped_column(Integer, default=0)
+    inconclusive_tests: Mapped[int] = mapped_column(Integer, default=0)
+    # Per provider call, request sent → last byte; limiter waits and retry sleeps excluded.
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    ttft_p50_ms: Mapped[float | None] = mapped_column(Float)
+    tool_schema_accuracy: Mapped[float | None] = mapped_column(Float)
+    tool_trigger_f1: Mapped[float | None] = mapped_column(Float)
 
 
 class CertificationJob(IdMixin, TimestampMixin, Base):
