@@ -103,6 +103,24 @@ class Settings(BaseSettings):
         default="us-east-1,us-west-2,eu-west-1", validation_alias="CERTIFICATION_REGIONS"
     )
 
+    # Hostile input and brute force (docs/security.md lists each protection and its setting).
+    max_request_body_bytes: int = Field(
+        default=1_000_000, ge=1024, validation_alias="MAX_REQUEST_BODY_BYTES"
+    )
+    # None: open in demo/dev/test, closed in production.
+    registration_enabled: bool | None = Field(default=None, validation_alias="REGISTRATION_ENABLED")
+    login_max_failures: int = Field(default=5, ge=1, validation_alias="LOGIN_MAX_FAILURES")
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, validation_alias="LOGIN_MAX_FAILURES_PER_ADDRESS"
+    )
+    login_lockout_s: float = Field(default=900.0, gt=0, validation_alias="LOGIN_LOCKOUT_S")
+
+    @property
+    def registration_open(self) -> bool:
+        if self.registration_enabled is not None:
+            return self.registration_enabled
+        return self.mode != "production"
+
     @property
     def default_regions(self) -> list[str]:
         return [r.strip() for r in self.certification_regions.split(",") if r.strip()]

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from myia import __version__
+from myia.api.body_limit import BodyLimitMiddleware
 from myia.api.errors import install_error_handlers
 from myia.api.middleware import RequestContextMiddleware
+from myia.api.openapi import install_openapi
 from myia.api.routes import ROUTERS
 from myia.api.state import AppState
 from myia.catalog.cache import build_catalog_cache
@@ -71,11 +73,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(title="MyIA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.myia = state
     app.add_middleware(RequestContextMiddleware)
+    # Added last, so outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    from myia.web import mount_web
+
+    mount_web(app)  # the web UI (pages, static files): docs/web.md
     if settings.queue_url:
         from myia.api.routes.admin_queues import mount_queue_ui
 
         mount_queue_ui(app, state)  # SAQ's dashboard, admins only
+    install_openapi(app)
     return app

@@ -7,9 +7,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from myia.db.enums import UserRole
+from myia.validation import StrictInput
 
 
-class UserCreate(BaseModel):
+class UserCreate(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(examples=["ada@example.com"])
@@ -17,7 +18,7 @@ class UserCreate(BaseModel):
     name: str | None = Field(default=None, max_length=200, examples=["Ada"])
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(examples=["leo@leo.com"])

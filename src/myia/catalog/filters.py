@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from myia.catalog.schemas import CAPABILITY_FLAGS
 from myia.db.enums import InferenceType
+from myia.validation import StrictInput
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+# Bounded so the offset always fits a 64-bit integer (and SQLite's C long): past it there
+# are no rows anyway.
+MAX_PAGE = 1_000_000
 
 
 def _known_capabilities(values: list[str]) -> list[str]:
@@ -37,10 +41,10 @@ CapabilityList = Annotated[
 ]
 
 
-class PageParams(BaseModel):
+class PageParams(StrictInput):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    page: int = Field(default=1, ge=1, description="1-based page number")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="1-based page number")
     page_size: int = Field(
         default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Rows per page"
     )
@@ -62,7 +66,7 @@ class ModelDeploymentFilters(PageParams):
 
     provider: str | None = Field(default=None, max_length=64, description="Provider slug")
     inference_type: InferenceType | None = None
-    capability: CapabilityList = []
+    capability: CapabilityList = Field(default_factory=list)
     active: bool | None = Field(default=None, description="Deployment is active (true) or not")
 
 
@@ -81,7 +85,7 @@ class BaseModelFilters(PageParams):
     inference_type: InferenceType | None = Field(
         default=None, description="Models with a deployment of this inference type"
     )
-    capability: CapabilityList = []
+    capability: CapabilityList = Field(default_factory=list)
     active: bool | None = Field(
         default=None,
         description="true: models with at least one active deployment; false: with none",
@@ -91,7 +95,7 @@ class BaseModelFilters(PageParams):
     )
 
 
-class PriceQuery(BaseModel):
+class PriceQuery(StrictInput):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input_tokens: int = Field(default=1000, ge=0, le=10**9, description="Input tokens")

@@ -10,15 +10,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from myia.catalog import examples
 from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
+from myia.validation import StrictInput
 
 # Boolean capabilities, the ones a `capability=` filter can ask for.
 CAPABILITY_FLAGS = ("streaming", "vision", "tool_calling", "json_output")
 CAPABILITY_LIMITS = ("max_context_window", "max_output_tokens")
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+# A description is prose for people; the body limit alone would still let one model's row
+# make every catalog page megabytes long.
+MAX_DESCRIPTION = 20_000
 
 ItemT = TypeVar("ItemT")
 
@@ -45,10 +49,10 @@ class Capabilities(BaseModel):
         extra="forbid", frozen=True, json_schema_extra={"examples": [examples.CAPABILITIES]}
     )
 
-    streaming: bool = False
-    vision: bool = False
-    tool_calling: bool = False
-    json_output: bool = False
+    streaming: StrictBool = False
+    vision: StrictBool = False
+    tool_calling: StrictBool = False
+    json_output: StrictBool = False
     max_context_window: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
 
@@ -66,10 +70,10 @@ class CapabilitiesOverride(BaseModel):
         extra="forbid", frozen=True, json_schema_extra={"examples": [{"vision": False}]}
     )
 
-    streaming: bool | None = None
-    vision: bool | None = None
-    tool_calling: bool | None = None
-    json_output: bool | None = None
+    streaming: StrictBool | None = None
+    vision: StrictBool | None = None
+    tool_calling: StrictBool | None = None
+    json_output: StrictBool | None = None
     max_context_window: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
 
@@ -103,11 +107,11 @@ class ProviderBase(BaseModel):
         examples=["https://api.groq.com/openai/v1"],
     )
     auth_type: AuthType = Field(examples=[AuthType.AWS_CREDENTIALS])
-    is_simulated: bool = Field(default=False, description="Points at the local simulator")
-    is_active: bool = True
+    is_simulated: StrictBool = Field(default=False, description="Points at the local simulator")
+    is_active: StrictBool = True
 
 
-class ProviderCreate(ProviderBase):
+class ProviderCreate(ProviderBase, StrictInput):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [examples.PROVIDER_CREATE]}
     )
@@ -115,7 +119,7 @@ class ProviderCreate(ProviderBase):
     slug: str = Field(pattern=SLUG_PATTERN, examples=["bedrock"])
 
 
-class ProviderUpdate(BaseModel):
+class ProviderUpdate(StrictInput):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [examples.PROVIDER_UPDATE]}
     )
@@ -124,8 +128,8 @@ class ProviderUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     base_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
     auth_type: AuthType | None = None
-    is_simulated: bool | None = None
-    is_active: bool | None = None
+    is_simulated: StrictBool | None = None
+    is_active: StrictBool | None = None
 
     _not_null = field_validator("slug", "name", "auth_type", "is_simulated", "is_active")(
         _reject_null
@@ -169,17 +173,19 @@ class BaseModelBase(BaseModel):
     default_params: dict[str, Any] | None = Field(default=None, examples=[{"temperature": 0.7}])
     description: str | None = None
     release_date: datetime | None = None
-    deprecated: bool = False
+    deprecated: StrictBool = False
     replaced_by: str | None = Field(default=None, max_length=200)
 
 
-class BaseModelCreate(BaseModelBase):
+class BaseModelCreate(BaseModelBase, StrictInput):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [examples.BASE_MODEL_CREATE]}
     )
 
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
-class BaseModelUpdate(BaseModel):
+
+class BaseModelUpdate(StrictInput):
     """Partial update. `capabilities` is merged key by key into the stored ones."""
 
     model_config = ConfigDict(
@@ -192,9 +198,9 @@ class BaseModelUpdate(BaseModel):
     version: str | None = Field(default=None, max_length=50)
     capabilities: CapabilitiesOverride | None = None
     default_params: dict[str, Any] | None = None
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     release_date: datetime | None = None
-    deprecated: bool | None = None
+    deprecated: StrictBool | None = None
     replaced_by: str | None = Field(default=None, max_length=200)
 
     _not_null = field_validator("name", "vendor", "capabilities", "deprecated")(_reject_null)
@@ -247,10 +253,10 @@ class DeploymentBase(BaseModel):
     capabilities: CapabilitiesOverride | None = None
     capabilities_verified_at: datetime | None = None
     capabilities_source: CapabilitiesSource | None = None
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
-class DeploymentCreate(DeploymentBase):
+class DeploymentCreate(DeploymentBase, StrictInput):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [examples.DEPLOYMENT_CREATE]}
     )
@@ -259,7 +265,7 @@ class DeploymentCreate(DeploymentBase):
     provider_id: str = Field(min_length=1, max_length=36)
 
 
-class DeploymentUpdate(BaseModel):
+class DeploymentUpdate(StrictInput):
     """Partial update. `capabilities` is merged key by key; `"capabilities": null` clears it."""
 
     model_config = ConfigDict(
@@ -278,7 +284,7 @@ class DeploymentUpdate(BaseModel):
     capabilities: CapabilitiesOverride | None = None
     capabilities_verified_at: datetime | None = None
     capabilities_source: CapabilitiesSource | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
     _not_null = field_validator(
         "base_model_id",

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from myia.credentials.service import get_decrypted
 from myia.db.enums import AuthType
 from myia.db.models import Provider
+from myia.observability.redaction import register_secret
 from myia.providers.connection import ApiKeyCredentials, AwsCredentials, ProviderConnection
 
 
 def _env_api_key(slug: str) -> ApiKeyCredentials | None:
     value = os.environ.get(f"{slug.upper().replace('-', '_')}_API_KEY")
+    register_secret(value)  # so a provider quoting it in an error never gets it stored
     return ApiKeyCredentials(api_key=SecretStr(value)) if value else None
 
 

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from myia.errors import MyIAError
+from myia.observability.redaction import register_secrets
 
 KDF_SALT = b"myia.credentials.v1"
 KDF_INFO = b"myia.credentials.fernet-key"
@@ -56,6 +57,9 @@ def build_cipher(secrets: str | Sequence[str]) -> MultiFernet:
 
 def encrypt_secrets(data: Mapping[str, str], *, secret: str) -> str:
     """Encrypt a flat mapping of secret values into one Fernet token (ASCII text)."""
+    # Every process that holds a plaintext secret registers it, so redaction masks it in any
+    # provider text, log line or stored error, whatever its shape.
+    register_secrets(data.values())
     payload = json.dumps(dict(data), separators=(",", ":"), sort_keys=True).encode("utf-8")
     return build_cipher(secret).encrypt(payload).decode("ascii")
 
@@ -70,6 +74,7 @@ def decrypt_secrets(token: str, *, secret: str | Sequence[str]) -> dict[str, str
         raise CredentialDecryptionError() from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise CredentialDecryptionError("stored credentials are not in the expected format")
+    register_secrets(data.values())
     return {str(k): v for k, v in data.items()}
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from myia.db.enums import AuthType
+from myia.validation import StrictInput
 
 _ACCESS_KEY_ID = re.compile(r"^\w{16,128}$")  # AWS: 16-128 word characters
 _NO_SPACE = re.compile(r"^\S+$")
@@ -38,7 +39,7 @@ def _check_secret(value: SecretStr | None, *, min_length: int, max_length: int) 
         raise ValueError("must not contain spaces or line breaks")
 
 
-class CredentialInput(BaseModel):
+class CredentialInput(StrictInput):
     """AWS keys (+ region) for `aws_credentials` providers, or `api_key` for `api_key` ones.
 
     Which fields are allowed depends on the provider, so that check is the service's.

@@ -38,7 +38,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            # The schemas refuse these; a caller that skips them gets the calendar's edge,
+            # not a crash of the whole request.
+            edge = datetime.max if value.year == datetime.max.year else datetime.min
+            value = edge.replace(tzinfo=UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

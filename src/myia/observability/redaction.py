@@ -1,13 +1,19 @@
 """Mask secrets before anything is logged, stored in `logs` or returned.
 
-Two nets: values under a secret-sounding key are replaced whole, and free text is scanned for
+Three nets: values under a secret-sounding key are replaced whole; free text is scanned for
 secrets with a recognisable shape (bearer tokens, JWTs, AWS access key ids, `sk-` keys,
-`key=value` pairs with a secret-sounding key). Neither replaces not logging secrets at all.
+`key=value` pairs with a secret-sounding key); and every secret value this process has held
+(registered by the credential store when it encrypts or decrypts one, and by whoever builds a
+provider connection) is masked wherever it appears, whatever its shape — a provider that
+quotes a key in its error message is the case the format rules cannot catch. None of them
+replaces not logging secrets at all.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
@@ -36,6 +42,45 @@ _SECRET_PAIR = re.compile(
 )
 
 
+# Shorter values are not registered: masking every "password" or "12345678" in free text would
+# destroy messages, and a value that short is no secret worth the name.
+MIN_REGISTERED_LENGTH = 8
+_registry_lock = threading.Lock()
+_registered: frozenset[str] = frozenset()
+_registered_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(*values: str | None) -> None:
+    """Remember secret values so `scrub`/`redact_text` mask them anywhere in text."""
+    global _registered, _registered_pattern
+    fresh = {v for v in values if v and len(v) >= MIN_REGISTERED_LENGTH} - _registered
+    if not fresh:
+        return
+    with _registry_lock:
+        _registered = _registered | fresh
+        # Longest first: a key that contains another is masked whole.
+        ordered = sorted(_registered, key=len, reverse=True)
+        _registered_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    register_secret(*values)
+
+
+def forget_secrets() -> None:
+    """Tests only: start from an empty registry."""
+    global _registered, _registered_pattern
+    with _registry_lock:
+        _registered, _registered_pattern = frozenset(), None
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret value masked (no format rules): for text a
+    provider wrote, before it is stored or returned."""
+    pattern = _registered_pattern
+    return text if pattern is None else pattern.sub(MASK, text)
+
+
 def mask_secret(value: str, visible: int = 4) -> str:
     """`AKIAEXAMPLE1234` -> `***1234`; values of 8 characters or fewer are fully masked."""
     if len(value) <= visible * 2:
@@ -48,7 +93,7 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    text = _SECRET_VALUE.sub(MASK, text)
+    text = _SECRET_VALUE.sub(MASK, scrub(text))
     return _SECRET_PAIR.sub(
         lambda m: (
             m.group(0) if m.group("value") == MASK else f"{m.group('key')}{m.group('sep')}{MASK}"

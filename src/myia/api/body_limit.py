@@ -1,0 +1,90 @@
+"""Request body size limit, enforced before anything reads the body (authentication included).
+
+Pure ASGI, outermost: a declared `Content-Length` over the limit is answered 413 without
+reading a byte; a chunked or lying body is counted as it streams and cut at the limit, so an
+anonymous client can never make the app buffer more than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+
+
+def too_large_message(limit: int) -> str:
+    return f"request body too large: the limit is {limit} bytes (MAX_REQUEST_BODY_BYTES)"
+
+
+class BodyTooLargeError(HTTPException):
+    """Raised into the app when a streamed body passes the limit: an HTTPException, so the
+    body parser lets it through and the app's handler answers 413 in the usual shape."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large_message(limit))
+
+
+def _too_large_body(limit: int) -> bytes:
+    return json.dumps({"detail": too_large_message(limit), "errors": []}).encode()
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reject(self, send: Send) -> None:
+        body = _too_large_body(self.max_bytes)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                too_large = False  # the server refuses a malformed length itself
+            if too_large:
+                await self._reject(send)
+                return
+
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLargeError(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLargeError:
+            if not started:
+                await self._reject(send)
