@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from myia.catalog.filters import PageParams
 from myia.catalog.schemas import Page
@@ -102,7 +102,7 @@ class CleanRequest(BaseModel):
 
     completed_after_h: float | None = Field(default=None, gt=0, examples=[24])
     failed_after_h: float | None = Field(default=None, gt=0, examples=[48])
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class CleanResult(BaseModel):
