@@ -38,7 +38,6 @@ from myia.catalog.discovery_rules import (
     slugify_vendor,
 )
 from myia.catalog.schemas import Capabilities
-from myia.certification.regions import unknown_regions
 from myia.config import get_settings
 from myia.credentials.connections import connection_for
 from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
@@ -50,6 +49,7 @@ from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ProviderConnection
 from myia.providers.discovery import DiscoveredModel
+from myia.providers.regions import unknown_regions
 from myia.providers.registry import get_adapter
 
 __all__ = ["DiscoveryReport", "ModelPlan", "discover", "discover_models", "find_provider"]

@@ -1,4 +1,8 @@
-"""Regions a certification can target."""
+"""Regions a provider runs in, and the pseudo-region of providers without regions.
+
+Lives with the providers (the lowest layer that needs it): discovery validates a region with
+it, certification targets these regions. `myia.certification.regions` re-exports it.
+"""
 
 from __future__ import annotations
 

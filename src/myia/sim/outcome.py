@@ -8,15 +8,14 @@ and the assertions about it cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from myia.sim.profiles import split_profile_id, strip_arn
+from myia.sim.spec import CAPABILITIES, BedrockModel, Capability, ModelSpec, OpenAIProvider
+from myia.sim.spec import ScenarioSpec as Scenario
 
-if TYPE_CHECKING:
-    from myia.sim.scenario import BedrockModel, ModelSpec, OpenAIProvider, Scenario
+__all__ = ["CAPABILITIES", "Capability", "Outcome", "Resolution", "expected_outcome", "resolve"]
 
-Capability = Literal["tools", "vision", "system", "json", "streaming"]
-CAPABILITIES: tuple[Capability, ...] = ("tools", "vision", "system", "json", "streaming")
 OutcomeKind = Literal["works", "lacks", "absent", "denied", "eol", "unsupported"]
 # Certification's tool-call battery fails `tools` below this schema accuracy (valid calls ÷
 # calls), so a model whose `tool_args_invalid_rate` exceeds 1 - this lacks `tools`.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from myia.sim.scenario import BedrockModel, Scenario
+from myia.sim.geography import PROFILE_PREFIXES, geography
+from myia.sim.spec import BedrockModel
+from myia.sim.spec import ScenarioSpec as Scenario
 
-# `us-gov` before `us` so that the longest prefix wins when splitting an id.
-PROFILE_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au")
+__all__ = ["PROFILE_PREFIXES", "Profile", "geography", "profiles_in_region", "split_profile_id"]
+
 GEOGRAPHY_LABELS = {
     "us": "US",
     "eu": "EU",
@@ -19,19 +19,6 @@ GEOGRAPHY_LABELS = {
     "jp": "JP",
     "au": "AU",
 }
-
-
-def geography(region: str) -> str:
-    """The profile prefix Bedrock uses for a region (Canada rides on `us`)."""
-    if region.startswith("us-gov-"):
-        return "us-gov"
-    if region.startswith(("us-", "ca-")):
-        return "us"
-    if region.startswith("eu-"):
-        return "eu"
-    if region.startswith(("ap-", "me-")):
-        return "apac"
-    return region.split("-", 1)[0]
 
 
 def strip_arn(identifier: str) -> str:
@@ -78,8 +65,9 @@ def profiles_in_region(scenario: Scenario, region: str) -> list[Profile]:
         if not (model.has_profiles and model.listed_in(region)):
             continue
         regions = scenario.model_regions(model)
-        local = tuple(r for r in regions if scenario.geography(r) == geo)
-        found.append(Profile(geo, model, local))
+        if geo is not None:
+            local = tuple(r for r in regions if scenario.geography(r) == geo)
+            found.append(Profile(geo, model, local))
         if model.global_profile:
             found.append(Profile("global", model, tuple(regions)))
     return sorted(found, key=lambda p: p.id)
