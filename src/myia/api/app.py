@@ -15,6 +15,7 @@ from myia.api.middleware import RequestContextMiddleware
 from myia.api.openapi import install_openapi
 from myia.api.routes import ROUTERS
 from myia.api.state import AppState
+from myia.auth.throttle import LoginThrottle
 from myia.catalog.cache import build_catalog_cache
 from myia.config import Settings, get_settings
 from myia.db.engine import Database
@@ -43,6 +44,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ttl_s=settings.catalog_cache_ttl_s, redis_url=settings.redis_url
         ),
         queue=build_engine(database, settings),
+        login_throttle=LoginThrottle(
+            max_failures=settings.login_max_failures,
+            max_failures_per_address=settings.login_max_failures_per_address,
+            lockout_s=settings.login_lockout_s,
+            redis_url=settings.redis_url,
+        ),
     )
 
     @contextlib.asynccontextmanager
@@ -68,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if owns_call_log:
                 await stop_call_logging()
             await state.catalog_cache.stop()
+            await state.login_throttle.close()
 
     configure_logging(settings.log_level)
     app = FastAPI(title="MyIA", version=__version__, description=DESCRIPTION, lifespan=lifespan)

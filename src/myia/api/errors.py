@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from myia.auth.throttle import TooManyAttemptsError
 from myia.errors import (
     AuthenticationError,
     ConflictError,
@@ -129,6 +130,11 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
+async def _throttled(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TooManyAttemptsError)
+    return _error(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+
 async def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
     return _error(401, str(exc))
 
@@ -148,3 +154,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(AuthenticationError, _unauthenticated)
     app.add_exception_handler(PermissionDeniedError, _forbidden)
+    app.add_exception_handler(TooManyAttemptsError, _throttled)

@@ -9,8 +9,9 @@ depends on, so they are added here, once, for every route — new routers includ
 - 413 where a body is read (`MAX_REQUEST_BODY_BYTES`), 422 everywhere (any parameter);
 - 503 everywhere: the database may be unreachable.
 
-A status a route declares itself keeps its description and example; only the schema becomes
-the shared error schema.
+A route declares any other error status it serves in its `responses` (e.g. 403 on a closed
+registration); every declared error keeps its description and example, and gets the shared
+error schema.
 """
 
 from __future__ import annotations
@@ -105,14 +106,16 @@ def describe_errors(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in sorted(_statuses(route, method.lower(), operation)):
+            declared = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
+            for status in sorted(_statuses(route, method.lower(), operation) | declared):
                 existing = responses.get(str(status), {})
                 example = existing.get("content", {}).get("application/json", {}).get("example")
                 media: dict[str, Any] = {"schema": {"$ref": ERROR_REF}}
                 if example is not None:
                     media["example"] = _with_errors_key(example)
                 responses[str(status)] = {
-                    "description": existing.get("description") or _DESCRIPTIONS[status],
+                    "description": existing.get("description")
+                    or _DESCRIPTIONS.get(status, "Error"),
                     "content": {"application/json": media},
                 }
     schemas = document["components"]["schemas"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from myia.auth.throttle import LoginThrottle
 from myia.catalog.cache import CatalogCache
 from myia.config import Settings
 from myia.db.engine import Database
@@ -16,3 +17,4 @@ class AppState:
     database: Database
     catalog_cache: CatalogCache
     queue: QueueEngine
+    login_throttle: LoginThrottle

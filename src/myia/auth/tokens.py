@@ -33,7 +33,9 @@ def create_access_token(*, user_id: str, role: UserRole, secret: str, ttl_minute
 
 def decode_access_token(token: str, *, secret: str) -> TokenClaims:
     try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub"]})
+        payload = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
         return TokenClaims(user_id=str(payload["sub"]), role=UserRole(payload.get("role", "user")))
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthenticationError("invalid or expired token") from exc

@@ -1,19 +1,30 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from myia.api.deps import CurrentUser, SessionDep, SettingsDep
+from myia.api.deps import CurrentUser, SessionDep, SettingsDep, StateDep
 from myia.auth import service
 from myia.auth.schemas import LoginRequest, TokenPublic, UserCreate, UserPublic
 from myia.auth.tokens import create_access_token
+from myia.errors import AuthenticationError, PermissionDeniedError
 from myia.observability.logging import get_logger
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 log = get_logger(__name__)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create a user account")
-async def register(body: UserCreate, session: SessionDep) -> UserPublic:
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a user account",
+    responses={403: {"description": "Registration is closed (REGISTRATION_ENABLED)"}},
+)
+async def register(body: UserCreate, session: SessionDep, settings: SettingsDep) -> UserPublic:
+    """Open in demo/dev/test; in production only with REGISTRATION_ENABLED=true."""
+    if not settings.registration_open:
+        raise PermissionDeniedError(
+            "registration is closed: an admin creates accounts (REGISTRATION_ENABLED)"
+        )
     user = await service.create_user(
         session=session, email=body.email, password=body.password, name=body.name
     )
@@ -22,8 +33,21 @@ async def register(body: UserCreate, session: SessionDep) -> UserPublic:
 
 
 @router.post("/login", summary="Exchange email and password for a bearer token")
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPublic:
-    user = await service.authenticate(session=session, email=body.email, password=body.password)
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, state: StateDep
+) -> TokenPublic:
+    """Failed logins are limited per account and per address (LOGIN_MAX_FAILURES,
+    LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_LOCKOUT_S): past the limit, 429."""
+    settings = state.settings
+    throttle = state.login_throttle
+    address = request.client.host if request.client else None
+    await throttle.check(email=body.email, address=address)
+    try:
+        user = await service.authenticate(session=session, email=body.email, password=body.password)
+    except AuthenticationError:
+        await throttle.failed(email=body.email, address=address)
+        raise
+    await throttle.succeeded(email=body.email)
     token = create_access_token(
         user_id=user.id,
         role=user.role,
