@@ -90,9 +90,9 @@ async def _placements(session: AsyncSession, model_ids: list[str]) -> dict[str, 
 def _conditions(filters: BaseModelFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.vendor is not None:
-        conditions.append(BaseModel.vendor == filters.vendor)
+        conditions.append(func.lower(BaseModel.vendor) == filters.vendor.lower())
     if filters.family is not None:
-        conditions.append(BaseModel.family == filters.family)
+        conditions.append(func.lower(BaseModel.family) == filters.family.lower())
     if filters.q is not None:
         conditions.append(func.lower(BaseModel.name).contains(filters.q.lower(), autoescape=True))
     for name in filters.capability:

@@ -69,9 +69,9 @@ def _conditions(filters: DeploymentFilters) -> list[ColumnElement[bool]]:
     if filters.base_model_id is not None:
         conditions.append(ModelDeployment.base_model_id == filters.base_model_id)
     if filters.vendor is not None:
-        conditions.append(BaseModel.vendor == filters.vendor)
+        conditions.append(func.lower(BaseModel.vendor) == filters.vendor.lower())
     if filters.family is not None:
-        conditions.append(BaseModel.family == filters.family)
+        conditions.append(func.lower(BaseModel.family) == filters.family.lower())
     if filters.provider is not None:
         conditions.append(Provider.slug == filters.provider)
     if filters.inference_type is not None:

@@ -39,7 +39,8 @@ from myia.telemetry.hook import call_logging
 T = TypeVar("T")
 
 app = typer.Typer(
-    help="Database: diagnose, migrate, seed, backup, restore, reset.", no_args_is_help=True
+    help="Database: diagnose, migrate, seed, backup, restore, reset, prune.",
+    no_args_is_help=True,
 )
 
 
@@ -264,6 +265,7 @@ def backup(
 def restore(
     path: Path = typer.Argument(..., help="A backup made by `myia db backup`."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen; change nothing."),
 ) -> None:
     """Replace the database's content with a backup (asks first unless --yes)."""
     database = _open()
@@ -272,6 +274,10 @@ def restore(
     except MyIAError as exc:
         raise fail(escape(str(exc))) from exc
     target = mask_url(database.url)
+    if dry_run:
+        say(f"Would restore {path} into {escape(target)}, replacing its data.")
+        say("Dry run: nothing was changed.")
+        return
     _confirm(yes, f"Restore {path} into {target}? The current data will be replaced.", "restore")
     run_on_database(lambda db: restore_database(database=db, path=path), database=database)
     say(f"[green]✅[/green] Restored {path} into {escape(target)}")
@@ -309,3 +315,33 @@ def reset(
         f"[green]✅[/green] Database reset: empty schema at {result.revision_after}. "
         "Next: `myia db seed`"
     )
+
+
+# --- prune -------------------------------------------------------------------------------
+@app.command()
+def prune(
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen; change nothing."),
+) -> None:
+    """Delete old logs, API call logs, metrics and finished jobs (RETENTION_* settings)."""
+    from myia.maintenance.prune import RetentionSettings, prune_database
+
+    retention = RetentionSettings()
+
+    def run(really: bool) -> None:
+        report = run_on_database(
+            lambda db: prune_database(database=db, retention=retention, dry_run=not really)
+        )
+        verb = "deleted" if really else "to delete"
+        for table, (days, rows) in report.tables.items():
+            say(f"🧹 {table}: {rows} row(s) {verb} (older than {days} days)")
+        if not really and not report.total:
+            say("Nothing to prune.")
+
+    run(False)
+    if dry_run:
+        say("Dry run: nothing was changed.")
+        return
+    _confirm(yes, "Delete these rows?", "prune the database")
+    run(True)
+    say("[green]✅[/green] Prune finished")

@@ -22,7 +22,18 @@ def serve(
         application = create_app(get_settings())
     except (InsecureSettingsError, QueueUrlError) as exc:
         raise fail(str(exc)) from exc
-    uvicorn.run(application, host=host, port=port, log_config=None)
+    from myia.maintenance.prune import PruneSchedule, RetentionSettings
+    from myia.observability.alerts import AlertWatch
+
+    # Retention runs once a day in the serving process (RETENTION_INTERVAL_S=0 turns it off);
+    # the alerts are evaluated every minute (gauges on /metrics, WARNING records).
+    schedule = PruneSchedule(get_settings().database_url, RetentionSettings()).start()
+    watch = AlertWatch(get_settings()).start()
+    try:
+        uvicorn.run(application, host=host, port=port, log_config=None)
+    finally:
+        watch.stop()
+        schedule.stop()
 
 
 def register(app: typer.Typer) -> None:

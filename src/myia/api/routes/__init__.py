@@ -2,12 +2,19 @@
 
 from fastapi import APIRouter
 
+from myia.api.routes import api_keys as api_key_routes
 from myia.api.routes import auth, credentials, health
 from myia.api.routes import certification_queue as certification_queue_routes
+from myia.api.routes import chats as chat_routes
 from myia.api.routes import deployments as deployment_routes
+from myia.api.routes import gateway as gateway_routes
 from myia.api.routes import models as model_routes
 from myia.api.routes import providers as provider_routes
+from myia.api.routes import user_settings as user_settings_routes
 
 ROUTERS: list[APIRouter] = [health.router, auth.router, credentials.router]
 ROUTERS += [model_routes.router, deployment_routes.router, provider_routes.router]
 ROUTERS += [certification_queue_routes.router]
+ROUTERS += [user_settings_routes.router]
+ROUTERS += [api_key_routes.router, gateway_routes.router]
+ROUTERS += [chat_routes.router]  # chats (issue 15)
