@@ -110,11 +110,15 @@ def test_pause_resume_cancel_and_refusals(cli_db: str, invoke: Invoke) -> None:
     assert resumed.exit_code == 0 and "resumed" in resumed.stdout
     assert job_status(cli_db, job_id) is JobStatus.QUEUED
 
-    cancelled = invoke("jobs", "cancel", job_id)
+    assert invoke("jobs", "cancel", job_id).exit_code == 1  # no terminal and no --yes
+    assert job_status(cli_db, job_id) is JobStatus.QUEUED
+    assert invoke("jobs", "cancel", job_id, "--dry-run").exit_code == 0
+    assert job_status(cli_db, job_id) is JobStatus.QUEUED
+    cancelled = invoke("jobs", "cancel", job_id, "--yes")
     assert cancelled.exit_code == 0, cancelled.output
     assert "is CANCELLED: 14 item(s) will not run" in flat(cancelled.stdout)
     assert job_status(cli_db, job_id) is JobStatus.CANCELLED
-    assert invoke("jobs", "cancel", job_id).exit_code == 1
+    assert invoke("jobs", "cancel", job_id, "--yes").exit_code == 1
     assert invoke("jobs", "pause", "nope").exit_code == 1
 
 

@@ -195,8 +195,25 @@ def resume_command(
 
 
 @app.command("cancel")
-def cancel_command(job_id: str = JobIdArg) -> None:
-    """Cancel: unfinished items are cancelled at once."""
+def cancel_command(
+    job_id: str = JobIdArg,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen; change nothing."),
+) -> None:
+    """Cancel: unfinished items are cancelled at once (asks first unless --yes)."""
+    from myia.cli.confirm import confirm_or_exit
+
+    async def look(database: Database) -> CertificationJob:
+        async with database.session() as session:
+            return await job_service.get_job(session=session, job_id=job_id)
+
+    job = run_checked(look)
+    left = job.total_models - job.success_count - job.failure_count
+    say(f"Job {job.id} is {job.status.value}: cancelling stops its {left} unfinished item(s).")
+    if dry_run:
+        say("Dry run: nothing was changed.")
+        return
+    confirm_or_exit(yes=yes, question=f"Cancel job {job_id}?", action="cancel a job")
     cancel(job_id)
 
 
