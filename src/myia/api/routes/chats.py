@@ -1,0 +1,141 @@
+"""The current user's chats: CRUD, history, and sending a message with the answer streamed.
+
+The answer streams as server-sent events (`text/event-stream`): `start`, `delta` with each
+piece of text, then `done` with the stored message (telemetry included), preceded by `error`
+when the answer failed. `?stream=false` waits and returns the stored message as JSON instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import StreamingResponse
+
+from myia.api.deps import CacheDep, CurrentUser, SessionDep, SettingsDep, StateDep
+from myia.chat import service
+from myia.chat.schemas import (
+    MAX_PAGE_SIZE,
+    ChatCreate,
+    ChatPublic,
+    ChatsPublic,
+    ChatUpdate,
+    MessagePublic,
+    MessageSend,
+    MessagesPublic,
+)
+from myia.chat.send import ChatEvent, prepare_send, stream_reply
+
+router = APIRouter(prefix="/api/v2/chats", tags=["chats"])
+
+ChatId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9\-]+$", description="Chat id")]
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Start a chat")
+async def create_chat(body: ChatCreate, user: CurrentUser, session: SessionDep) -> ChatPublic:
+    return await service.create_chat(session=session, user_id=user.id, data=body)
+
+
+@router.get("", summary="My chats, most recently active first")
+async def list_chats(
+    user: CurrentUser, session: SessionDep, page: Page = 1, page_size: PageSize = 50
+) -> ChatsPublic:
+    return await service.list_chats(
+        session=session, user_id=user.id, page=page, page_size=page_size
+    )
+
+
+@router.get("/{chat_id}", summary="One of my chats")
+async def get_chat(chat_id: ChatId, user: CurrentUser, session: SessionDep) -> ChatPublic:
+    return await service.get_chat(session=session, user_id=user.id, chat_id=chat_id)
+
+
+@router.patch("/{chat_id}", summary="Rename a chat")
+async def rename_chat(
+    chat_id: ChatId, body: ChatUpdate, user: CurrentUser, session: SessionDep
+) -> ChatPublic:
+    return await service.rename_chat(session=session, user_id=user.id, chat_id=chat_id, data=body)
+
+
+@router.delete(
+    "/{chat_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a chat and its messages",
+)
+async def delete_chat(chat_id: ChatId, user: CurrentUser, session: SessionDep) -> None:
+    await service.delete_chat(session=session, user_id=user.id, chat_id=chat_id)
+
+
+@router.get("/{chat_id}/messages", summary="A chat's history, oldest first, paged")
+async def list_messages(
+    chat_id: ChatId,
+    user: CurrentUser,
+    session: SessionDep,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> MessagesPublic:
+    return await service.list_messages(
+        session=session, user_id=user.id, chat_id=chat_id, page=page, page_size=page_size
+    )
+
+
+def _sse(event: ChatEvent) -> str:
+    name, data = event
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def _sse_stream(events: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        yield _sse(event)
+
+
+@router.post(
+    "/{chat_id}/messages",
+    summary="Send a message; the answer streams as server-sent events",
+    response_model=None,
+    responses={
+        200: {
+            "description": "text/event-stream (or the stored answer with ?stream=false)",
+            "content": {"text/event-stream": {}, "application/json": {}},
+        }
+    },
+)
+async def send_message(
+    chat_id: ChatId,
+    body: MessageSend,
+    user: CurrentUser,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+    stream: Annotated[bool, Query(description="false: wait and return JSON")] = True,
+) -> StreamingResponse | MessagePublic:
+    prepared = await prepare_send(
+        session=session,
+        cache=cache,
+        database=state.database,
+        user_id=user.id,
+        chat_id=chat_id,
+        data=body,
+        secret=settings.encryption_secret,
+    )
+    # The request's session would stay open until the response ends; on SQLite it holds the
+    # write lock, and the answer is written from a session of its own at the end of the stream.
+    await session.close()
+    events = stream_reply(database=state.database, prepared=prepared)
+    if not stream:
+        done: dict[str, object] = {}
+        async for name, data in events:
+            if name == "done":
+                done = data
+        return MessagePublic.model_validate(done)
+    return StreamingResponse(
+        _sse_stream(events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,99 @@
+"""Chat and message shapes of the API (inputs forbid unknown fields)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_TITLE = 300
+MAX_CONTENT = 200_000
+MAX_PAGE_SIZE = 200
+
+MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
+
+# PostgreSQL refuses NUL in text; a lone surrogate is stored but cannot be read back.
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    if _BAD_CHAR.search(value):
+        raise ValueError("must not contain NUL or lone surrogate characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatCreate(_Input):
+    title: Text = Field(default="New chat", min_length=1, max_length=MAX_TITLE)
+
+
+class ChatUpdate(_Input):
+    title: Text = Field(min_length=1, max_length=MAX_TITLE)
+
+
+class ChatPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChatsPublic(BaseModel):
+    data: list[ChatPublic]
+    count: int
+    page: int
+    page_size: int
+
+
+class MessageSend(_Input):
+    content: Text = Field(min_length=1, max_length=MAX_CONTENT)
+    model: Text = Field(
+        min_length=1,
+        max_length=300,
+        description="A model id of GET /v1/models, a base model name or a deployment id.",
+        examples=["claude-3.5-sonnet"],
+    )
+    system: Text | None = Field(default=None, max_length=MAX_CONTENT)
+    region: Text | None = Field(
+        default=None, max_length=50, description="Preferred region (else your default region)."
+    )
+    max_tokens: int | None = Field(default=None, gt=0, le=200_000)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+
+
+class MessagePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    chat_id: str
+    role: str
+    content: str
+    status: str
+    deployment_id: str | None = None
+    region: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = Field(default=None, description="USD; null when the price is unknown")
+    cost_note: str | None = None
+    latency_ms: int | None = None
+    time_to_first_token_ms: int | None = None
+    error: str | None = None
+    sent_context: dict[str, Any] | None = None
+    created_at: datetime
+
+
+class MessagesPublic(BaseModel):
+    data: list[MessagePublic]
+    count: int
+    page: int
+    page_size: int
