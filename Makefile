@@ -1,14 +1,30 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-PY ?= python3.11
-VENV := .venv
+# PY: the newest python3.1x (x >= 11) on PATH that runs, unless given (`PY=python3.13 make test`).
+PY_CANDIDATES := $(foreach x,19 18 17 16 15 14 13 12 11,python3.$(x)) python3
+ifeq ($(origin PY),undefined)
+PY := $(firstword $(foreach py,$(PY_CANDIDATES),$(shell $(py) -c 'import sys; \
+	sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $(py))))
+endif
+PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per Python version: changing PY rebuilds the venv with that interpreter.
+STAMP := $(VENV)/.installed-$(PYVER)
 
-.PHONY: run test lint typecheck pytest install bench clean
+# System packages the test command needs (command -> Debian package).
+PREREQS := pg_dump:postgresql-client psql:postgresql-client redis-server:redis-server \
+	chromium:chromium
+
+.PHONY: run test lint typecheck pytest install bench clean prereqs
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
-	$(PY) -m venv $(VENV)
+	@test -n "$(PY)" -a -n "$(PYVER)" || { echo "Python >= 3.11 is required: none of \
+	python3.11 .. python3.19 runs here (or PY=$(PY) does not); install one or set PY="; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	echo "$(PY) is Python $(PYVER); MyIA needs >= 3.11"; exit 1; }
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
+	  echo "$(VENV) is another Python's: rebuilding it with $(PY)"; $(PY) -m venv --clear $(VENV); \
+	else $(PY) -m venv $(VENV); fi
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
@@ -20,7 +36,19 @@ run: $(STAMP)
 	$(BIN)/myia demo --host 127.0.0.1 --port 8000
 
 ## make test: ruff + mypy + pytest with coverage (fails under 80 %)
-test: $(STAMP) lint typecheck pytest
+test: prereqs $(STAMP) lint typecheck pytest
+
+## make prereqs: say which system package the tests need is missing, before anything runs
+prereqs:
+	@missing=""; for pair in $(PREREQS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || case " $$missing " in *" $$pkg "*) ;; \
+	    *) missing="$$missing $$pkg";; esac; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test needs these system packages, missing here:$$missing"; \
+	  echo "  (pg_dump/psql: postgresql-client; redis-server: redis-server; chromium: chromium)"; \
+	  echo "  Debian/Ubuntu: sudo apt-get install$$missing"; exit 1; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -32,7 +60,7 @@ typecheck: $(STAMP)
 # One pytest process per test folder, coverage appended: a crash or a hang names its folder.
 TEST_GROUPS := $(wildcard tests/*/) $(wildcard tests/test_*.py)
 
-pytest: $(STAMP)
+pytest: prereqs $(STAMP)
 	rm -f .coverage .coverage.*
 	set -e; for group in $(TEST_GROUPS); do \
 	  case $$group in tests/__pycache__/) continue;; esac; \
