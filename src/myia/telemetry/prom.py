@@ -7,12 +7,35 @@ and `api_call_logs` count the same calls.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-if TYPE_CHECKING:
-    from myia.telemetry.calls import CallRecord
+
+class ObservedCall(Protocol):
+    """What a call record tells the series (`myia.telemetry.calls.CallRecord` has it)."""
+
+    @property
+    def operation(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def latency_ms(self) -> float | None: ...
+    @property
+    def ttft_ms(self) -> float | None: ...
+    @property
+    def tokens_in(self) -> int | None: ...
+    @property
+    def tokens_out(self) -> int | None: ...
+    @property
+    def cost(self) -> float | None: ...
+    @property
+    def error_category(self) -> str | None: ...
+    @property
+    def fallback(self) -> bool: ...
+
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -68,7 +91,7 @@ CERTIFICATIONS = Gauge(
 )
 
 
-def observe_call(record: CallRecord) -> None:
+def observe_call(record: ObservedCall) -> None:
     op, provider = record.operation, record.provider
     REQUESTS.labels(op, provider, record.status).inc()
     if record.latency_ms is not None:
