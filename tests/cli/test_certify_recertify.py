@@ -112,7 +112,7 @@ def test_only_sequential_with_cleanup_report_and_log(
     assert "Cleanup: 2 existing certification(s) deleted" in out
     assert "RECERTIFICATION FINAL REPORT" in out and "Total items: 3" in out
     assert "✅ Success: 2 (66.7%)" in out and "❌ Failure: 1 (33.3%)" in out
-    assert "Skipped: 0" in out and "Average per model:" in out
+    assert "Skipped: 0" in out and "Average per item:" in out
     assert "MODELS CERTIFIED SUCCESSFULLY" in out and "Badge:" in out and "Attempts: 1" in out
     assert f"MODELS THAT FAILED: {'─' * 80} 1. {NOVA} @ eu-west-1 Error: NOT_AVAILABLE" in out
 

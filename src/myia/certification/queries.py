@@ -17,6 +17,7 @@ from myia.certification.jobs import FINISHED_ITEM, get_job, job_items
 from myia.certification.progress import job_progress, last_24h
 from myia.certification.regions import unknown_regions
 from myia.certification.schemas import (
+    CertificationDetail,
     CertificationFilters,
     CertificationPublic,
     CertificationQuery,
@@ -38,7 +39,7 @@ from myia.db.models import (
     User,
 )
 from myia.db.types import utcnow
-from myia.errors import InvalidInputError
+from myia.errors import InvalidInputError, NotFoundError
 
 Ts = TypeVarTuple("Ts")
 
@@ -105,6 +106,39 @@ def _certification_public(
         last_tested_at=cert.last_tested_at,
         job_id=cert.job_id,
         expired=cert.expires_at is not None and cert.expires_at < now,
+        partial_rating=cert.partial_rating,
+        latency_p50_ms=cert.latency_p50_ms,
+        latency_p95_ms=cert.latency_p95_ms,
+        ttft_p50_ms=cert.ttft_p50_ms,
+        transient_errors=cert.transient_errors or 0,
+        throttled_calls=cert.throttled_calls or 0,
+        inconclusive_tests=cert.inconclusive_tests or 0,
+        tool_schema_accuracy=cert.tool_schema_accuracy,
+        tool_trigger_f1=cert.tool_trigger_f1,
+        observed_capabilities=cert.observed_capabilities,
+    )
+
+
+async def certification_detail(
+    *, session: AsyncSession, certification_id: str
+) -> CertificationDetail:
+    """One certification with its tests, their samples and the measured figures."""
+    row = (
+        await session.execute(
+            _joined(select(ModelCertification, ModelDeployment, BaseModel, Provider.slug)).where(
+                ModelCertification.id == certification_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("certification", certification_id)
+    cert, deployment, model, slug = row
+    return CertificationDetail(
+        **_certification_public(cert, deployment, model, slug).model_dump(),
+        test_results=cert.test_results or [],
+        failure_reasons=cert.failure_reasons or [],
+        metrics=cert.metrics or {},
+        scores=cert.scores or {},
     )
 
 
@@ -266,6 +300,12 @@ def _item_public(
         success_rate=cert.success_rate if cert else None,
         avg_latency_ms=cert.avg_latency_ms if cert else None,
         last_error=cert.last_error if cert else None,
+        partial_rating=cert.partial_rating if cert else None,
+        latency_p50_ms=cert.latency_p50_ms if cert else None,
+        latency_p95_ms=cert.latency_p95_ms if cert else None,
+        transient_errors=cert.transient_errors if cert else None,
+        tool_schema_accuracy=cert.tool_schema_accuracy if cert else None,
+        tool_trigger_f1=cert.tool_trigger_f1 if cert else None,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, computed_field
 
 from myia.catalog.filters import PageParams
 from myia.catalog.schemas import Page
@@ -44,8 +44,11 @@ class JobPublic(BaseModel):
     status: JobStatus
     regions: list[str]
     deployment_ids: list[str] = Field(description="Deployment row ids the job covers")
-    total_models: int = Field(description="Items: one per (deployment, region)")
-    processed_models: int
+    total_models: int = Field(
+        description="Items (one per deployment × region); the column keeps its old name, "
+        "read `total_items`"
+    )
+    processed_models: int = Field(description="Finished items; read `processed_items`")
     success_count: int
     failure_count: int
     config: dict[str, Any] | None = None
@@ -54,6 +57,16 @@ class JobPublic(BaseModel):
     updated_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+    @computed_field(description="Items: one per (deployment, region)")  # type: ignore[prop-decorator]
+    @property
+    def total_items(self) -> int:
+        return self.total_models
+
+    @computed_field(description="Finished items")  # type: ignore[prop-decorator]
+    @property
+    def processed_items(self) -> int:
+        return self.processed_models
 
 
 class JobsPublic(BaseModel):
@@ -87,6 +100,12 @@ class JobItemPublic(BaseModel):
     success_rate: float | None = None
     avg_latency_ms: int | None = None
     last_error: str | None = None
+    partial_rating: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    transient_errors: int | None = None
+    tool_schema_accuracy: float | None = None
+    tool_trigger_f1: float | None = None
 
 
 class JobDetail(JobPublic):
@@ -189,6 +208,35 @@ class CertificationPublic(BaseModel):
     last_tested_at: datetime | None
     job_id: str | None
     expired: bool
+    partial_rating: float | None = Field(
+        default=None, description="The formula's rating before the status capped it"
+    )
+    latency_p50_ms: float | None = Field(
+        default=None, description="Per provider call, request sent → last byte"
+    )
+    latency_p95_ms: float | None = None
+    ttft_p50_ms: float | None = Field(default=None, description="Time to first token, p50")
+    transient_errors: int = Field(default=0, description="Retried transient errors absorbed")
+    throttled_calls: int = Field(default=0, description="Throttles absorbed")
+    inconclusive_tests: int = 0
+    tool_schema_accuracy: float | None = Field(
+        default=None, description="Tool calls with schema-valid arguments ÷ tool calls"
+    )
+    tool_trigger_f1: float | None = Field(
+        default=None, description="F1 of calling a tool when one fits and not otherwise"
+    )
+    observed_capabilities: dict[str, bool | None] | None = Field(
+        default=None, description="What this run saw in this region (null: inconclusive)"
+    )
+
+
+class CertificationDetail(CertificationPublic):
+    """One certification with every test, its samples and the measured figures."""
+
+    test_results: list[dict[str, Any]] = Field(default_factory=list)
+    failure_reasons: list[str] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    scores: dict[str, Any] = Field(default_factory=dict)
 
 
 class CertificationsPublic(Page[CertificationPublic]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -33,6 +33,9 @@ class JobSelection(BaseModel):
     recertify: Recertify | None = None
     older_than_days: int | None = Field(default=None, ge=1, validate_default=True)
     regions: list[str] = Field(default_factory=list, examples=[["us-east-1", "eu-west-1"]])
+    deep: StrictBool = Field(
+        default=False, description="Run the long tool-call battery (52 prompts instead of 12)"
+    )
 
     # Field validators rather than one model validator: the API's 422 then names the field.
     @field_validator("all")

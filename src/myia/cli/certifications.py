@@ -1,4 +1,5 @@
-"""`myia certifications`: check (table), clear (delete rows), uncertified (what is missing)."""
+"""`myia certifications`: check (table), show (one deployment's tests and figures), clear
+(delete rows), uncertified (what is missing)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from myia.catalog.filters import MAX_PAGE_SIZE
 from myia.certification import queries
 from myia.certification.schemas import (
+    CertificationDetail,
     CertificationFilters,
     CertificationPublic,
     CertificationQuery,
@@ -19,13 +21,13 @@ from myia.certification.schemas import (
 from myia.certification.scoring import Badge
 from myia.cli.console import console, fail, is_interactive
 from myia.cli.db import say
-from myia.cli.report import BADGE_STARS, stars
+from myia.cli.report import BADGE_STARS, latency_figures, stars, tool_figures
 from myia.cli.runs import run_checked, split_list
 from myia.config import get_settings
 from myia.db.engine import Database
 from myia.db.enums import CertificationStatus
 
-app = typer.Typer(help="Certification results: check, clear, uncertified.", no_args_is_help=True)
+app = typer.Typer(help="Certification results: check, show, clear, uncertified.", no_args_is_help=True)
 
 RegionOpt = typer.Option(None, "--region", help="Only this region.")
 VendorOpt = typer.Option(None, "--vendor", help="Only this vendor (case-insensitive).")
@@ -54,6 +56,10 @@ async def _all_rows(database: Database, query: CertificationQuery) -> list[Certi
 
 
 def _rating(row: CertificationPublic) -> str:
+    """Stars and rating; a FAILED row's rating is 0 by rule, so it shows its partial score."""
+    if row.status is CertificationStatus.FAILED:
+        partial = f" (partial {row.partial_rating:.1f})" if row.partial_rating else ""
+        return f"❌ 0{partial}"
     if row.rating is None:
         return "—"
     return f"{stars(BADGE_STARS.get(row.badge or '', 0))} {row.rating:.1f}"
@@ -66,7 +72,7 @@ def check_certifications(query: CertificationQuery) -> list[CertificationPublic]
         return rows
     table = Table(title=f"🏅 Certifications ({len(rows)})", title_justify="left")
     columns = ("model", "deployment", "provider", "region", "status", "rating", "badge")
-    for column in (*columns, "success", "latency", "expires", "error"):
+    for column in (*columns, "success", "latency", "tools", "transient", "expires", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = row.status.value + (" (expired)" if row.expired else "")
@@ -82,7 +88,9 @@ def check_certifications(query: CertificationQuery) -> list[CertificationPublic]
             _rating(row),
             row.badge or "—",
             f"{100 * row.success_rate:.0f}%",
-            f"{row.avg_latency_ms}ms" if row.avg_latency_ms is not None else "—",
+            latency_figures(row.latency_p50_ms, row.latency_p95_ms),
+            tool_figures(row.tool_schema_accuracy, row.tool_trigger_f1) or "—",
+            str(row.transient_errors + row.throttled_calls),
             row.expires_at.strftime("%Y-%m-%d") if row.expires_at else "—",
             escape(row.error_category or ""),
         )
@@ -119,6 +127,63 @@ def check(
             provider=provider,
         )
     )
+
+
+async def _details(database: Database, query: CertificationQuery) -> list[CertificationDetail]:
+    rows = await _all_rows(database, query)
+    async with database.session() as session:
+        return [
+            await queries.certification_detail(session=session, certification_id=row.id)
+            for row in rows
+        ]
+
+
+def show_certifications(query: CertificationQuery) -> list[CertificationDetail]:
+    details = run_checked(lambda database: _details(database, query))
+    if not details:
+        say("No certification matches. Run `myia certify` to create some.")
+    for cert in details:
+        say(
+            f"\n🏅 {escape(cert.deployment_id)} @ {cert.region}: {cert.status.value} "
+            f"{_rating(cert)} {cert.badge or '—'}"
+        )
+        if cert.partial_rating is not None and cert.partial_rating != cert.rating:
+            say(f"   Partial score (before the status cap): {cert.partial_rating:.1f}")
+        say(f"   Latency per call: {latency_figures(cert.latency_p50_ms, cert.latency_p95_ms)}")
+        if cert.ttft_p50_ms is not None:
+            say(f"   Time to first token: p50 {cert.ttft_p50_ms:.0f}ms")
+        tools = tool_figures(cert.tool_schema_accuracy, cert.tool_trigger_f1)
+        if tools:
+            say(f"   Tool calls: {tools}")
+        say(
+            f"   Absorbed: {cert.transient_errors} transient errors, {cert.throttled_calls} "
+            f"throttles; inconclusive tests: {cert.inconclusive_tests}"
+        )
+        observed = cert.observed_capabilities or {}
+        if observed:
+            shown = ", ".join(
+                f"{k} {'✓' if v else '✗' if v is False else '?'}"
+                for k, v in sorted(observed.items())
+            )
+            say(f"   Observed here: {shown}")
+        for test in cert.test_results:
+            samples = test.get("samples") or []
+            asked = f" [{len(samples)} samples]" if len(samples) > 1 else ""
+            say(
+                f"   • {test.get('name')}: {test.get('status')}{asked} — "
+                f"{escape(str(test.get('detail', ''))[:120])}"
+            )
+    return details
+
+
+@app.command("show")
+def show(
+    deployment: str = typer.Argument(..., help="Deployment row id or provider model id."),
+    region: str | None = RegionOpt,
+) -> None:
+    """One deployment's certifications in detail: every test with its samples, latency
+    p50/p95, tool-call schema accuracy and trigger F1, transient errors absorbed."""
+    show_certifications(_query(deployment=deployment, region=region))
 
 
 @app.command("clear")

@@ -56,6 +56,9 @@ def certify(
     ),
     provider: str | None = typer.Option(None, "--provider", help="Only this provider slug."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Create the job and return."),
+    deep: bool = typer.Option(
+        False, "--deep", help="Long tool-call battery: 52 prompts instead of 12."
+    ),
 ) -> None:
     """Certify models: one (--model), a vendor, a region, or all — per deployment × region."""
     models = model or []
@@ -65,7 +68,12 @@ def certify(
     if not (models or vendor or region or all_models or provider):
         raise fail("nothing to certify: pass --model, --vendor, --region or --all")
     selection = build_selection(
-        models=models, vendor=vendor, provider=provider, all=all_models, regions=chosen_regions
+        models=models,
+        vendor=vendor,
+        provider=provider,
+        all=all_models,
+        regions=chosen_regions,
+        deep=deep,
     )
     say("🎯 Starting certification...")
     certify_selection(selection, wait=not no_wait)
@@ -159,6 +167,9 @@ def recertify(
     regions: str | None = typer.Option(None, "--regions", help="Only these regions: a,b."),
     log_dir: Path = typer.Option(DEFAULT_LOG_DIR, "--log-dir", help="Where the log goes."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Create the job and return."),
+    deep: bool = typer.Option(
+        False, "--deep", help="Long tool-call battery: 52 prompts instead of 12."
+    ),
 ) -> None:
     """Re-certify: clean the selected certifications, run them again, report and log."""
     if expired and older_than:
@@ -171,6 +182,7 @@ def recertify(
         recertify="expired" if expired else "older_than" if days else None,
         older_than_days=days,
         regions=split_list(regions),
+        deep=deep,
     )
     settings = get_settings()
     if max_retries is not None:

@@ -67,15 +67,42 @@ def failure_reason(item: JobItemPublic, width: int = 70) -> str:
     return reason if len(reason) <= width else reason[: width - 1] + "…"
 
 
+def tool_figures(accuracy: float | None, f1: float | None) -> str | None:
+    """`tools 80% valid, F1 1.00` — the tool battery's figures, when it ran."""
+    if accuracy is None and f1 is None:
+        return None
+    shown = "n/a" if accuracy is None else f"{accuracy:.0%}"
+    return f"tools {shown} valid, F1 {f1 or 0:.2f}"
+
+
+def latency_figures(p50: float | None, p95: float | None) -> str:
+    if p50 is None:
+        return "—"
+    return f"p50 {p50:.0f}ms, p95 {p95 if p95 is not None else p50:.0f}ms"
+
+
+def _extras(item: JobItemPublic) -> str:
+    parts = [tool_figures(item.tool_schema_accuracy, item.tool_trigger_f1)]
+    if item.transient_errors:
+        parts.append(f"{item.transient_errors} transient errors absorbed")
+    shown = [p for p in parts if p]
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
 def item_line(item: JobItemPublic, index: int, total: int) -> str:
-    """`[1/120] ✅ anthropic.claude… @ us-east-1 (2.3s) - CERTIFIED ★★★★★ PREMIUM` (markup)."""
+    """`[1/120] ✅ anthropic.claude… @ us-east-1 (2.3s) - CERTIFIED ★★★★★ PREMIUM` (markup).
+
+    A FAILED item shows no stars and no rating: its rating is 0 by rule."""
     where = f"{escape(item.deployment_id)} @ {item.region}"
     took = duration(item.duration_s)
     head = f"[{index}/{total}]"
     if item.status is JobItemStatus.COMPLETED:
         badge = item.badge or "—"
         rated = f"{stars(BADGE_STARS.get(badge, 0))} {badge}"
-        return f"{head} ✅ {where} ({took}) - [green]{item.outcome}[/green] {rated}"
+        colour = "green" if item.outcome == "CERTIFIED" else "yellow"
+        return f"{head} ✅ {where} ({took}) - [{colour}]{item.outcome}[/{colour}] {rated}" + escape(
+            _extras(item)
+        )
     if item.status is JobItemStatus.FAILED:
         return f"{head} ❌ {where} ({took}) - [red]FAILED[/red] ({escape(failure_reason(item))})"
     return f"{head} ⏭️  {where} - {item.status.value}"
@@ -142,7 +169,7 @@ def recertify_report(summary: RunSummary, log_path: Path | None) -> list[str]:
         f"  ❌ Failure:           {len(s.failed)} ({percent(len(s.failed), s.total)})",
         f"  ⏭️  Skipped:           {s.skipped}",
         f"  ⏱️  Total time:        {duration(s.elapsed_s)}",
-        f"  ⏱️  Average per model: {duration(s.average_s)}",
+        f"  ⏱️  Average per item:  {duration(s.average_s)}",
     ]
     if s.succeeded:
         lines += ["", "✅ MODELS CERTIFIED SUCCESSFULLY:", THIN]
@@ -150,20 +177,28 @@ def recertify_report(summary: RunSummary, log_path: Path | None) -> list[str]:
             badge = item.badge or "—"
             lines += [
                 f"{n}. {escape(item.deployment_id)} @ {item.region}",
-                f"   Rating: {rating_stars(item.rating)} {item.rating or 0:.1f}",
+                f"   Status: {item.outcome}",
+                f"   Rating: {stars(BADGE_STARS.get(badge, 0))} {item.rating or 0:.1f}",
                 f"   Badge: {BADGE_ICON.get(badge, '•')} {badge}",
                 f"   Success Rate: {100 * (item.success_rate or 0):.1f}%",
-                f"   Latency: {item.avg_latency_ms if item.avg_latency_ms is not None else '—'}ms",
-                f"   Attempts: {item.attempts}",
+                f"   Latency: {latency_figures(item.latency_p50_ms, item.latency_p95_ms)}",
             ]
+            tools = tool_figures(item.tool_schema_accuracy, item.tool_trigger_f1)
+            if tools:
+                lines.append(f"   Tool calls: {tools}")
+            if item.transient_errors:
+                lines.append(f"   Transient errors absorbed: {item.transient_errors}")
+            lines.append(f"   Attempts: {item.attempts}")
     if s.failed:
         lines += ["", "❌ MODELS THAT FAILED:", THIN]
         for n, item in enumerate(s.failed, start=1):
             lines += [
                 f"{n}. {escape(item.deployment_id)} @ {item.region}",
                 f"   Error: {escape(error_of(item))}",
-                f"   Attempts: {item.attempts}",
             ]
+            if item.partial_rating:
+                lines.append(f"   Rating: 0 (partial score {item.partial_rating:.1f})")
+            lines.append(f"   Attempts: {item.attempts}")
     lines += ["", WIDE]
     if log_path is not None:
         lines += ["", f"💾 Log saved to: {log_path}"]
@@ -199,7 +234,7 @@ def write_log(
         f"  Failed: {len(s.failed)} ({percent(len(s.failed), s.total)})",
         f"  Skipped: {s.skipped}",
         f"  Total time: {duration(s.elapsed_s)}",
-        f"  Average per model: {duration(s.average_s)}",
+        f"  Average per item: {duration(s.average_s)}",
         "",
         "RESULTS",
     ]
@@ -212,7 +247,9 @@ def write_log(
                 f"    Rating: {item.rating or 0:.1f}",
                 f"    Badge: {item.badge}",
                 f"    Success rate: {100 * (item.success_rate or 0):.1f}%",
-                f"    Latency: {item.avg_latency_ms}ms",
+                f"    Latency: {latency_figures(item.latency_p50_ms, item.latency_p95_ms)}",
+                f"    Tool calls: {tool_figures(item.tool_schema_accuracy, item.tool_trigger_f1)}",
+                f"    Transient errors absorbed: {item.transient_errors or 0}",
             ]
         elif item.status is JobItemStatus.FAILED:
             lines += ["    Status: failed", f"    Error: {error_of(item)}"]

@@ -149,7 +149,12 @@ class Executor:
                 throttle_budget_s=THROTTLE_BUDGET_S,
                 deadline=deadline,
             )
-            return await run_suite(probe, claimed=claimed_capabilities(deployment))
+            selection = (job.config or {}).get("selection") or {}
+            return await run_suite(
+                probe,
+                claimed=claimed_capabilities(deployment),
+                deep=selection.get("deep") is True,
+            )
 
     async def _certify(self, item_id: str) -> str:
         async with self.database.session() as session:

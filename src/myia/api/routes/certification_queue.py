@@ -11,6 +11,7 @@ from myia.api.deps import AdminUser, SessionDep, StateDep
 from myia.catalog import openapi
 from myia.certification import jobs, queries
 from myia.certification.schemas import (
+    CertificationDetail,
     CertificationFilters,
     CertificationsPublic,
     CleanRequest,
@@ -153,3 +154,20 @@ async def list_certifications(
     region. `deployment` takes a row id or the provider's model id; `model` a base model
     id or name."""
     return await queries.list_certifications(session=session, filters=filters)
+
+
+@router.get(
+    "/certifications/{certification_id}",
+    summary="One certification with its tests and figures",
+    responses=TRANSITION,
+)
+async def get_certification(
+    certification_id: Annotated[str, Path(max_length=36, description="Certification id")],
+    _admin: AdminUser,
+    session: SessionDep,
+) -> CertificationDetail:
+    """Every test with its samples (a failed check is asked again; the majority decides),
+    the capabilities observed in this region, latency p50/p95 per provider call, the
+    transient errors and throttles absorbed, and the tool battery's schema accuracy and
+    trigger F1."""
+    return await queries.certification_detail(session=session, certification_id=certification_id)
