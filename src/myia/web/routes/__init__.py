@@ -1,0 +1,18 @@
+"""Every router of the web UI."""
+
+from fastapi import APIRouter
+
+from myia.web.routes import (
+    admin_catalog,
+    admin_certifications,
+    admin_jobs,
+    admin_ops,
+    auth,
+    chat,
+    models,
+    user_settings,
+)
+
+WEB_ROUTERS: list[APIRouter] = [auth.router, chat.router, models.router, user_settings.router]
+WEB_ROUTERS += [admin_certifications.router, admin_jobs.router, admin_catalog.router]
+WEB_ROUTERS += [admin_ops.router]

@@ -1,0 +1,108 @@
+"""`/models`: the catalog with its certification matrix and the price comparison."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from myia.api.deps import CacheDep, SessionDep, SettingsDep
+from myia.catalog.filters import MAX_PAGE_SIZE, PriceQuery, ProviderFilters
+from myia.catalog.pricing import compare_prices
+from myia.catalog.providers import list_providers
+from myia.catalog.schemas import CAPABILITY_FLAGS, PriceComparison
+from myia.certification.scoring import Badge
+from myia.errors import NotFoundError
+from myia.web.catalog_view import all_deployments, certification_rows
+from myia.web.deps import SignedIn
+from myia.web.templating import render
+
+router = APIRouter()
+
+
+def _tokens(raw: str | None, default: int) -> int | str:
+    """The count, or the raw text when it is not one (shown back with an error)."""
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip().replace(",", "").replace("_", ""))
+    except ValueError:
+        return raw
+
+
+@router.get("/models")
+async def models_page(
+    request: Request,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    vendor: str = "",
+    capability: str = "",
+    region: str = "",
+    badge: str = "",
+    model: str = "",
+    input_tokens: str | None = None,
+    output_tokens: str | None = None,
+) -> Response:
+    capability = capability if capability in CAPABILITY_FLAGS else ""
+    badge = badge if badge in {b.value for b in Badge} else ""
+    regions = settings.default_regions
+    region = region if region in regions else ""
+    everything = await all_deployments(session=session, cache=cache)
+    vendors = sorted({d.base_model.vendor for d in everything}, key=str.lower)
+    deployments = (
+        await all_deployments(session=session, cache=cache, vendor=vendor, capability=capability)
+        if vendor or capability
+        else everything
+    )
+    providers = await list_providers(
+        session=session, cache=cache, filters=ProviderFilters(page_size=MAX_PAGE_SIZE)
+    )
+    rows = await certification_rows(
+        session=session,
+        deployments=deployments,
+        regions=[region] if region else regions,
+        badge=badge or None,
+        providers_regional={p.slug: p.auth_type for p in providers.items},
+    )
+
+    models = sorted({(d.base_model.id, d.base_model.name) for d in everything}, key=lambda m: m[1])
+    errors: dict[str, str] = {}
+    comparison: PriceComparison | None = None
+    tokens_in, tokens_out = _tokens(input_tokens, 1000), _tokens(output_tokens, 1000)
+    if model:
+        try:
+            query = PriceQuery.model_validate(
+                {"input_tokens": tokens_in, "output_tokens": tokens_out}
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                errors[str(error["loc"][0])] = "Enter a whole number of tokens, 0 or more."
+        else:
+            try:
+                comparison = await compare_prices(
+                    session=session, cache=cache, model_id=model, query=query
+                )
+            except NotFoundError:
+                errors["model"] = "Choose a model from the list."
+    template = "models_prices.html" if request.headers.get("hx-request") else "models.html"
+    return render(
+        request,
+        settings,
+        template,
+        viewer,
+        rows=rows,
+        regions=[region] if region else regions,
+        regions_all=regions,
+        vendors=vendors,
+        capabilities=CAPABILITY_FLAGS,
+        badges=[b.value for b in Badge],
+        filters={"vendor": vendor, "capability": capability, "region": region, "badge": badge},
+        models=models,
+        model=model,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        comparison=comparison,
+        errors=errors,
+    )

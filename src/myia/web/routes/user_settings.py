@@ -1,0 +1,175 @@
+"""`/settings`: theme, default region, provider credentials (masked, with Validate) and API
+keys for the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from myia.api.deps import CacheDep, SessionDep, SettingsDep
+from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
+from myia.catalog.providers import list_providers
+from myia.credentials import service as credentials
+from myia.credentials.checks import check_credentials
+from myia.credentials.schemas import CredentialInput
+from myia.errors import MyIAError
+from myia.web import api_keys_view
+from myia.web.deps import CheckedForm, SignedIn, field
+from myia.web.forms import non_empty, service_errors, validation_errors
+from myia.web.preferences import THEMES, update_preferences
+from myia.web.templating import Viewer, render
+
+router = APIRouter()
+CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "session_token", "region", "api_key")
+
+
+async def _page(
+    request: Request,
+    viewer: Viewer,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    assert viewer.user is not None
+    stored = await credentials.list_credentials(
+        session=session, user_id=viewer.user.id, secret=settings.encryption_secret
+    )
+    providers = await list_providers(
+        session=session, cache=cache, filters=ProviderFilters(active=True, page_size=MAX_PAGE_SIZE)
+    )
+    context: dict[str, Any] = {
+        "themes": THEMES,
+        "regions": settings.default_regions,
+        "credentials": {c.provider_slug: c for c in stored},
+        "providers": providers.items,
+        "errors": {},
+        "cred_errors": {},
+        "message": None,
+        "api_keys": await api_keys_view.list_keys(session=session, user_id=viewer.user.id),
+        "api_keys_available": api_keys_view.AVAILABLE,
+        "new_key": None,
+    }
+    context.update(extra)
+    return render(request, settings, "settings.html", viewer, status_code=status_code, **context)
+
+
+@router.get("/settings")
+async def settings_page(
+    request: Request,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    saved: str = "",
+) -> Response:
+    message = {"prefs": "Preferences saved.", "cred": "Credential saved.", "del": "Deleted."}
+    return await _page(request, viewer, session, cache, settings, message=message.get(saved))
+
+
+@router.post("/settings/preferences")
+async def save_preferences(
+    request: Request,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+) -> Response:
+    assert viewer.user is not None
+    try:
+        await update_preferences(
+            session=session,
+            user_id=viewer.user.id,
+            theme=field(form, "theme"),
+            default_region=field(form, "default_region") or None,
+        )
+    except MyIAError as exc:
+        return await _page(
+            request, viewer, session, cache, settings, status_code=422, errors=service_errors(exc)
+        )
+    return RedirectResponse("/settings?saved=prefs", status_code=303)
+
+
+@router.post("/settings/credentials")
+async def save_credential(
+    request: Request,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+) -> Response:
+    assert viewer.user is not None
+    errors: dict[str, str] = {}
+    provider = field(form, "provider")
+    if not provider:
+        errors["provider"] = "Choose a provider."
+    else:
+        try:
+            data = CredentialInput(**non_empty(form, *CREDENTIAL_FIELDS))
+            await credentials.upsert_credential(
+                session=session,
+                user_id=viewer.user.id,
+                provider_slug=provider,
+                data=data,
+                secret=settings.encryption_secret,
+            )
+        except ValidationError as exc:
+            errors = validation_errors(exc)
+        except MyIAError as exc:
+            errors = service_errors(exc)
+    if errors:
+        return await _page(
+            request,
+            viewer,
+            session,
+            cache,
+            settings,
+            status_code=422,
+            cred_errors=errors,
+            cred_provider=provider,
+        )
+    return RedirectResponse("/settings?saved=cred", status_code=303)
+
+
+@router.post("/settings/credentials/{provider_slug}/delete")
+async def delete_credential(
+    provider_slug: str, _form: CheckedForm, viewer: SignedIn, session: SessionDep
+) -> Response:
+    assert viewer.user is not None
+    await credentials.delete_credential(
+        session=session, user_id=viewer.user.id, provider_slug=provider_slug
+    )
+    return RedirectResponse("/settings?saved=del", status_code=303)
+
+
+@router.post("/settings/credentials/{provider_slug}/validate")
+async def validate_credential(
+    request: Request,
+    provider_slug: str,
+    _form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Checks the stored credential (or the server's environment) against the provider and
+    returns the result as a fragment; the check is recorded on the stored credential."""
+    assert viewer.user is not None
+    try:
+        results = await check_credentials(
+            session=session,
+            secret=settings.encryption_secret,
+            provider_slug=provider_slug,
+            user_id=viewer.user.id,
+            timeout_s=15.0,
+        )
+    except MyIAError as exc:
+        return render(request, settings, "validation_result.html", viewer, result=None, error=exc)
+    result = results[0] if results else None
+    return render(request, settings, "validation_result.html", viewer, result=result, error=None)
