@@ -43,8 +43,9 @@ def test_geography_for_region(region: str, geography: str) -> None:
         (SONNET, "ap-south-1", f"apac.{SONNET}"),
         (SONNET, "us-gov-east-1", f"us-gov.{SONNET}"),
         (SONNET, "sa-east-1", f"global.{SONNET}"),
-        # Already a profile id for another geography: re-derived for the caller's region.
-        (f"us.{SONNET}", "eu-west-1", f"eu.{SONNET}"),
+        # Already a profile id: kept (it names a listed profile; deployments re-derive).
+        (f"us.{SONNET}", "eu-west-1", f"us.{SONNET}"),
+        (f"apac.{SONNET}", "me-south-1", f"apac.{SONNET}"),
         # global is a deliberate choice and is kept.
         (f"global.{SONNET}", "eu-west-1", f"global.{SONNET}"),
         (f"arn:aws:bedrock:us-east-1::foundation-model/{SONNET}", "eu-west-1", f"eu.{SONNET}"),
@@ -103,3 +104,41 @@ def test_resolve_model_id_per_inference_type() -> None:
     assert resolve_model_id(f"us.{SONNET}", InferenceType.ON_DEMAND, "us-east-1") == SONNET
     assert resolve_model_id(SONNET, InferenceType.INFERENCE_PROFILE, "eu-west-1") == f"eu.{SONNET}"
     assert resolve_model_id(arn, InferenceType.PROVISIONED, "us-east-1") == arn
+
+
+def test_choose_profile_prefers_the_region_s_geography_then_any_then_global() -> None:
+    from myia.providers.bedrock.model_ids import choose_profile
+
+    listed = [f"global.{SONNET}", f"apac.{SONNET}"]
+    assert choose_profile(listed, "ap-south-1") == f"apac.{SONNET}"
+    assert choose_profile(listed, "me-south-1") == f"apac.{SONNET}", "listed beats the table"
+    assert choose_profile([f"global.{SONNET}"], "eu-west-1") == f"global.{SONNET}"
+    assert choose_profile([], "eu-west-1") is None
+
+
+def test_profile_id_for_deployment_uses_the_discovered_id() -> None:
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    from myia.providers.bedrock.model_ids import profile_id_for_deployment
+
+    @dataclass
+    class Row:
+        deployment_id: str
+        inference_type: InferenceType
+        provider_config: dict[str, Any] | None = field(default=None)
+
+    profiled = Row(
+        SONNET,
+        InferenceType.INFERENCE_PROFILE,
+        {"inference_profiles": {"me-south-1": f"apac.{SONNET}"}},
+    )
+    assert profile_id_for_deployment(profiled, "me-south-1") == f"apac.{SONNET}"
+    assert profile_id_for_deployment(profiled, "eu-west-1") == f"eu.{SONNET}", "fallback"
+    assert profile_id_for_deployment(profiled, None) == SONNET
+    manual = Row(f"us.{SONNET}", InferenceType.INFERENCE_PROFILE)
+    assert profile_id_for_deployment(manual, "eu-west-1") == f"eu.{SONNET}"
+    chosen = Row(f"global.{SONNET}", InferenceType.INFERENCE_PROFILE)
+    assert profile_id_for_deployment(chosen, "eu-west-1") == f"global.{SONNET}"
+    on_demand = Row(SONNET, InferenceType.ON_DEMAND, profiled.provider_config)
+    assert profile_id_for_deployment(on_demand, "me-south-1") == SONNET

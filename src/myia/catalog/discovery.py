@@ -47,6 +47,7 @@ from myia.errors import ConflictError, InvalidInputError
 from myia.maintenance.pricing_file import PricingTable, default_pricing
 from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
+from myia.providers.bedrock.model_ids import choose_profile
 from myia.providers.connection import ProviderConnection
 from myia.providers.discovery import DiscoveredModel
 from myia.providers.regions import unknown_regions
@@ -161,7 +162,7 @@ async def discover(
     existing = await _existing_deployments(session, provider_id)
     report.catalog_before = len(existing)
     new: list[DiscoveredModel] = []
-    extend: list[ModelDeployment] = []
+    extend: list[tuple[ModelDeployment, dict[str, Any]]] = []
     for model in relevant:
         in_scope = report.vendor is None or vendors[model.model_id] == report.vendor
         found = existing.get(model.model_id)
@@ -172,9 +173,11 @@ async def discover(
             continue
         if in_scope:
             report.already_in_catalog += 1
-            if bedrock and region and region not in _regions(found):
-                extend.append(found)
-    report.regions_extended = len(extend)
+            seen = _seen_in_region(found.provider_config, model, region) if bedrock else None
+            if seen is not None:
+                extend.append((found, seen))
+                if region not in _regions(found):
+                    report.regions_extended += 1
 
     plans = [
         _plan(
@@ -190,7 +193,7 @@ async def discover(
     report.added = await _mark_existing_names(session, plans)
     report.base_models_created = len({p.name for p in report.added if not p.base_model_exists})
     if not dry_run and (report.added or extend):
-        await _write(session, provider_id, report.added, extend, region)
+        await _write(session, provider_id, report.added, extend)
         await cache.invalidate(BASE_MODELS, DEPLOYMENTS)
     log.info(
         "model discovery",
@@ -252,16 +255,50 @@ def _regions(deployment: ModelDeployment) -> list[str]:
     return [str(r) for r in regions] if isinstance(regions, list) else []
 
 
+def _region_facts(model: DiscoveredModel, region: str) -> dict[str, Any]:
+    """What one region's listing says of a model: its profile there and its lifecycle."""
+    facts: dict[str, Any] = {}
+    profile = choose_profile(model.inference_profile_ids, region)
+    if profile is not None:
+        facts["inference_profiles"] = {region: profile}
+    if model.lifecycle_status:
+        facts["lifecycle"] = {region: model.lifecycle_status}
+    return facts
+
+
+def _seen_in_region(
+    config: dict[str, Any] | None, model: DiscoveredModel, region: str | None
+) -> dict[str, Any] | None:
+    """`config` updated with what `region`'s listing says (the region joins `regions`, its
+    profile id and lifecycle are recorded), or None when nothing changes. Nothing else of
+    the deployment is touched: an operator's edits are kept."""
+    region = model.region or region
+    if not region:
+        return None
+    updated = dict(config or {})
+    regions = updated.get("regions")
+    known = [str(r) for r in regions] if isinstance(regions, list) else []
+    updated["regions"] = sorted({*known, region})
+    for key, value in _region_facts(model, region).items():
+        current = updated.get(key)
+        updated[key] = {**(current if isinstance(current, dict) else {}), **value}
+    profiles = updated.get("inference_profile_ids")
+    listed = [str(p) for p in profiles] if isinstance(profiles, list) else []
+    if model.inference_profile_ids or listed:
+        updated["inference_profile_ids"] = sorted({*listed, *model.inference_profile_ids})
+    return None if updated == (config or {}) else updated
+
+
 def _price(
     model: DiscoveredModel, slug: str, pricing: PricingTable
-) -> tuple[float, float, str, dict[str, Any]]:
+) -> tuple[float | None, float | None, str, dict[str, Any]]:
     entry = pricing.entry_for(slug, model.model_id)
     if entry is not None:
         return entry.input, entry.output, PRICE_FROM_FILE, {"price_as_of": entry.as_of.isoformat()}
     listed = listing_price(model)
     if listed is not None:
         return listed[0], listed[1], PRICE_FROM_LISTING, {}
-    return 0.0, 0.0, PRICE_UNKNOWN, {}
+    return None, None, PRICE_UNKNOWN, {}  # unknown is null, never 0 (free)
 
 
 def _plan(
@@ -305,6 +342,7 @@ def _plan(
             model_arn=model.raw.get("modelArn"),
             inference_profile_ids=list(model.inference_profile_ids),
             lifecycle_status=model.lifecycle_status,
+            **(_region_facts(model, model.region) if model.region else {}),
         )
         if inference_type is InferenceType.INFERENCE_PROFILE:
             config["profile_format"] = "{geo}.{model_id}"
@@ -346,8 +384,7 @@ async def _write(
     session: AsyncSession,
     provider_id: str,
     plans: list[ModelPlan],
-    extend: list[ModelDeployment],
-    region: str | None,
+    extend: list[tuple[ModelDeployment, dict[str, Any]]],
 ) -> None:
     names = {p.name for p in plans}
     bases = {
@@ -384,10 +421,8 @@ async def _write(
                 capabilities_source=CapabilitiesSource.MANUAL,
             )
         )
-    for deployment in extend:
-        config = dict(deployment.provider_config or {})
+    for deployment, config in extend:
         # A new dict, not an in-place edit: the JSON column must see the change.
-        config["regions"] = sorted({*_regions(deployment), *([region] if region else [])})
         deployment.provider_config = config
     try:
         await session.commit()
