@@ -28,6 +28,7 @@ from myia.db.enums import CertificationStatus, JobItemStatus
 from myia.db.models import CertificationJob, CertificationJobItem, ModelDeployment
 from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
+from myia.providers.bedrock.model_ids import profile_id_for_deployment
 from myia.providers.connection import ProviderConnection
 from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.observed import bind_call_scope
@@ -142,7 +143,7 @@ class Executor:
         async with asyncio.timeout(timeout_s) as deadline:
             probe = Probe(
                 adapter,
-                deployment.deployment_id,
+                profile_id_for_deployment(deployment, region),
                 region,
                 deployment.inference_type,
                 limiter=self.limiters.get(deployment.provider.slug, item.region),
