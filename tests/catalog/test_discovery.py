@@ -142,7 +142,7 @@ async def test_prices_inference_types_and_capabilities(catalog: AsyncSession) ->
     assert micro.base_model.capabilities["vision"] is False
 
     qwen = rows[QWEN_32B]
-    assert (qwen.cost_per_1m_input, qwen.cost_per_1m_output) == (0.0, 0.0)
+    assert (qwen.cost_per_1m_input, qwen.cost_per_1m_output) == (None, None)  # never $0
     assert qwen.provider_config is not None and qwen.provider_config["price_source"] == "unknown"
 
     assert rows[MISTRAL_7B].base_model.capabilities["tool_calling"] is False

@@ -112,7 +112,7 @@ async def test_non_chat_models_are_skipped_and_listing_prices_used(
     nano = next(p for p in openai.added if p.deployment_id == "gpt-4.1-nano")
     # "system" names the host, not the maker: the vendor comes from the id.
     assert nano.vendor == "openai" and nano.price_source == "unknown"
-    assert (nano.cost_per_1m_input, nano.cost_per_1m_output) == (0.0, 0.0)
+    assert (nano.cost_per_1m_input, nano.cost_per_1m_output) == (None, None)  # never $0
 
     together = await discover_models(session=session, cache=cache, provider_slug="together")
     [mixtral] = together.added

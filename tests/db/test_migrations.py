@@ -25,6 +25,7 @@ EXPECTED_TABLES = {
     "chats",
     "messages",
     "api_call_logs",
+    "api_keys",
     "logs",
 }
 

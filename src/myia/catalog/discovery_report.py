@@ -24,8 +24,8 @@ class ModelPlan:
     family: str | None
     inference_type: InferenceType
     capabilities: dict[str, Any]
-    cost_per_1m_input: float
-    cost_per_1m_output: float
+    cost_per_1m_input: float | None  # None: no known price (price_source "unknown")
+    cost_per_1m_output: float | None
     price_source: str
     provider_config: dict[str, Any]
     deprecated: bool = False

@@ -21,7 +21,10 @@ TOKENS_PER_PRICE_UNIT = 1_000_000
 _DIGITS = 10
 
 
-def token_cost(tokens: int, cost_per_1m: float) -> float:
+def token_cost(tokens: int, cost_per_1m: float | None) -> float | None:
+    """None when the price is unknown: an unpriced deployment is never free."""
+    if cost_per_1m is None:
+        return None
     return round(tokens / TOKENS_PER_PRICE_UNIT * cost_per_1m, _DIGITS)
 
 
@@ -41,14 +44,17 @@ def quote(deployment: ModelDeployment, query: PriceQuery) -> PriceQuote:
         cost_per_1m_output=deployment.cost_per_1m_output,
         input_cost=input_cost,
         output_cost=output_cost,
-        total_cost=round(input_cost + output_cost, _DIGITS),
+        total_cost=None
+        if input_cost is None or output_cost is None
+        else round(input_cost + output_cost, _DIGITS),
+        priced=input_cost is not None and output_cost is not None,
     )
 
 
 async def compare_prices(
     *, session: AsyncSession, cache: CatalogCache, model_id: str, query: PriceQuery
 ) -> PriceComparison:
-    """Active deployments of the model, cheapest first (ties: provider slug, then id)."""
+    """Active deployments of the model, cheapest first, unpriced last (ties: slug, id)."""
 
     async def load() -> PriceComparison:
         model = await session.scalar(select(BaseModel).where(BaseModel.id == model_id))
@@ -66,7 +72,7 @@ async def compare_prices(
         )
         quotes = sorted(
             (quote(row, query) for row in rows),
-            key=lambda q: (q.total_cost, q.provider_slug, q.id),
+            key=lambda q: (q.total_cost is None, q.total_cost or 0.0, q.provider_slug, q.id),
         )
         return PriceComparison(
             base_model_id=model.id,

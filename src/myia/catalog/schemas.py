@@ -244,8 +244,9 @@ class DeploymentBase(BaseModel):
     )
     inference_type: InferenceType = InferenceType.ON_DEMAND
     provider_config: dict[str, Any] | None = None
-    cost_per_1m_input: float = _cost()
-    cost_per_1m_output: float = _cost()
+    # null = price unknown (never 0): an unpriced deployment must not look free.
+    cost_per_1m_input: float | None = _cost()
+    cost_per_1m_output: float | None = _cost()
     cost_per_hour: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="USD per hour (provisioned)"
     )
@@ -291,8 +292,6 @@ class DeploymentUpdate(StrictInput):
         "provider_id",
         "deployment_id",
         "inference_type",
-        "cost_per_1m_input",
-        "cost_per_1m_output",
         "is_active",
     )(_reject_null)
 
@@ -335,11 +334,13 @@ class PriceQuote(BaseModel):
     provider_slug: str
     provider_name: str
     is_simulated: bool
-    cost_per_1m_input: float
-    cost_per_1m_output: float
-    input_cost: float
-    output_cost: float
-    total_cost: float
+    cost_per_1m_input: float | None
+    cost_per_1m_output: float | None
+    # null when the deployment has no known price: it is listed after every priced one.
+    input_cost: float | None
+    output_cost: float | None
+    total_cost: float | None
+    priced: bool = True
 
 
 class PriceComparison(BaseModel):

@@ -261,8 +261,9 @@ def list_models(
             if row.inference_type is InferenceType.INFERENCE_PROFILE
             else (row.inference_type.value.lower().replace("_", "-"))
         )
-        price = f"{row.cost_per_1m_input:g} / {row.cost_per_1m_output:g}"
-        if (row.provider_config or {}).get("price_source") == "unknown":
+        price = f"{row.cost_per_1m_input or 0:g} / {row.cost_per_1m_output or 0:g}"
+        unpriced = row.cost_per_1m_input is None or row.cost_per_1m_output is None
+        if unpriced or (row.provider_config or {}).get("price_source") == "unknown":
             price = "[yellow]unknown[/yellow]"
         cells = [
             escape(row.base_model.vendor),

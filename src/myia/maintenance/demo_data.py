@@ -53,8 +53,10 @@ def estimate_context_tokens(messages: list[dict[str, str]]) -> int:
     )
 
 
-def message_cost(tokens_in: int, tokens_out: int, deployment: ModelDeployment) -> float:
-    """USD for one call: prices are per million tokens."""
+def message_cost(tokens_in: int, tokens_out: int, deployment: ModelDeployment) -> float | None:
+    """USD for one call: prices are per million tokens; None for an unpriced deployment."""
+    if deployment.cost_per_1m_input is None or deployment.cost_per_1m_output is None:
+        return None
     return (
         tokens_in / 1e6 * deployment.cost_per_1m_input
         + tokens_out / 1e6 * deployment.cost_per_1m_output

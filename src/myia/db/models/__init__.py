@@ -1,5 +1,6 @@
 """ORM models of schema v2. Importing this package registers every table on Base.metadata."""
 
+from myia.db.models.api_keys import ApiKey
 from myia.db.models.catalog import BaseModel, ModelDeployment, Provider
 from myia.db.models.certification import (
     CertificationJob,
@@ -18,6 +19,7 @@ from myia.db.models.users import (
 
 __all__ = [
     "ApiCallLog",
+    "ApiKey",
     "BaseModel",
     "CertificationJob",
     "CertificationJobItem",

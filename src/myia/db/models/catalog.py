@@ -66,8 +66,9 @@ class ModelDeployment(IdMixin, TimestampMixin, Base):
         db_enum(InferenceType, "inference_type"), default=InferenceType.ON_DEMAND
     )
     provider_config: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    cost_per_1m_input: Mapped[float] = mapped_column(Float)
-    cost_per_1m_output: Mapped[float] = mapped_column(Float)
+    # NULL = price unknown, never 0: an unpriced deployment must not look free (issue 15).
+    cost_per_1m_input: Mapped[float | None] = mapped_column(Float)
+    cost_per_1m_output: Mapped[float | None] = mapped_column(Float)
     cost_per_hour: Mapped[float | None] = mapped_column(Float)
     custom_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Capabilities seen on this deployment; they override the base model's when set.

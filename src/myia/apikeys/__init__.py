@@ -1,0 +1,1 @@
+"""Per-user API keys for the OpenAI-compatible gateway: created, listed, revoked, verified."""

@@ -1,0 +1,84 @@
+"""Errors in OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
+
+Clients written for OpenAI branch on the HTTP status and on `code`; the message says what to
+change. The gateway never answers a 500 of its own: an unexpected failure is an `api_error`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from myia.providers.errors import ErrorCategory, ProviderError
+from myia.routing import NoRouteAnswered
+
+
+class GatewayError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, dict[str, str | None]]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def json_bytes(self) -> bytes:
+        return json.dumps(self.body()).encode()
+
+
+def invalid(message: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
+    return GatewayError(400, message, param=param, code=code)
+
+
+def unauthorized(message: str) -> GatewayError:
+    return GatewayError(401, message, code="invalid_api_key")
+
+
+_STATUS = {
+    ErrorCategory.THROTTLED: (429, "rate_limit_error", "rate_limit_exceeded"),
+    ErrorCategory.QUOTA: (429, "insufficient_quota", "insufficient_quota"),
+    ErrorCategory.TIMEOUT: (504, "api_error", "upstream_timeout"),
+    ErrorCategory.VALIDATION: (400, "invalid_request_error", "upstream_rejected_request"),
+}
+
+
+def from_provider(exc: ProviderError) -> GatewayError:
+    status, kind, code = _STATUS.get(exc.category, (502, "api_error", "upstream_error"))
+    return GatewayError(status, f"the provider failed: {exc.message}", type=kind, code=code)
+
+
+def from_no_route(exc: NoRouteAnswered) -> GatewayError:
+    """Every candidate failed: the last failure sets the status, the message lists them all."""
+    last = exc.last_error
+    status, kind, code = (
+        _STATUS.get(last.category, (502, "api_error", "upstream_error"))
+        if last is not None
+        else (502, "api_error", "upstream_error")
+    )
+    tried = len(exc.attempts)
+    message = (
+        f"{'the only route' if tried == 1 else f'all {tried} routes'} for this model failed: {exc}"
+    )
+    headers = {}
+    if last is not None and last.retry_after_s is not None:
+        headers["retry-after"] = str(max(1, round(last.retry_after_s)))
+    return GatewayError(status, message, type=kind, code=code, headers=headers)

@@ -1,0 +1,272 @@
+"""OpenAI chat-completions requests -> MyIA's `ChatRequest`, and what routing needs.
+
+Parsed by hand from the decoded JSON: the body is a free-form OpenAI document (clients send
+fields MyIA ignores, like `user` or `seed`), and every refusal must name the offending field
+in OpenAI's error shape rather than FastAPI's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from myia.gateway.errors import GatewayError, invalid
+from myia.providers.types import (
+    ChatMessage,
+    ChatRequest,
+    ContentPart,
+    ImageFormat,
+    ImagePart,
+    TextPart,
+    ToolChoice,
+    ToolChoiceTool,
+    ToolResultPart,
+    ToolSpec,
+    ToolUsePart,
+)
+from myia.routing import Needs
+
+_IMAGE_FORMATS: dict[str, ImageFormat] = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/jpg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRequest:
+    model: str
+    chat: ChatRequest  # `model` is replaced by each route's deployment id
+    needs: Needs
+    stream: bool
+    include_usage: bool
+    input_chars: int
+
+
+def _text_of(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for i, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise invalid(f"{where}[{i}] must be a text part here", param=f"{where}[{i}]")
+            texts.append(str(part.get("text", "")))
+        return "".join(texts)
+    raise invalid(f"{where} must be a string or a list of parts", param=where)
+
+
+def _image(part: dict[str, Any], where: str) -> ImagePart:
+    image_url = part.get("image_url")
+    url = image_url.get("url") if isinstance(image_url, dict) else image_url
+    if not isinstance(url, str) or not url.startswith("data:"):
+        raise invalid(
+            f"{where}: only data: URLs (base64 images) are accepted; MyIA does not fetch URLs",
+            param=where,
+        )
+    header, _, payload = url[5:].partition(",")
+    media_type = header.split(";")[0].lower()
+    image_format = _IMAGE_FORMATS.get(media_type)
+    if image_format is None or ";base64" not in header:
+        raise invalid(f"{where}: expected data:image/(png|jpeg|gif|webp);base64,…", param=where)
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise invalid(f"{where}: the image is not valid base64", param=where) from exc
+    return ImagePart(format=image_format, data=data)
+
+
+def _user_parts(content: Any, where: str) -> list[ContentPart]:
+    if isinstance(content, str):
+        return [TextPart(text=content)] if content else []
+    if not isinstance(content, list):
+        raise invalid(f"{where} must be a string or a list of parts", param=where)
+    parts: list[ContentPart] = []
+    for i, part in enumerate(content):
+        at = f"{where}[{i}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            if part.get("text"):
+                parts.append(TextPart(text=str(part["text"])))
+        elif kind == "image_url":
+            parts.append(_image(part, at))
+        else:
+            raise invalid(f"{at}: unsupported content part type {kind!r}", param=at)
+    return parts
+
+
+def _tool_uses(calls: Any, where: str) -> list[ContentPart]:
+    if not isinstance(calls, list):
+        raise invalid(f"{where} must be a list", param=where)
+    uses: list[ContentPart] = []
+    for i, call in enumerate(calls):
+        at = f"{where}[{i}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not call.get("id") or not function.get("name"):
+            raise invalid(f"{at} needs id and function.name", param=at)
+        raw = function.get("arguments") or "{}"
+        try:
+            arguments = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            arguments = {"_raw": raw}
+        if not isinstance(arguments, dict):
+            arguments = {"_value": arguments}
+        uses.append(ToolUsePart(id=str(call["id"]), name=str(function["name"]), input=arguments))
+    return uses
+
+
+def _turn(message: Any, where: str) -> tuple[str, list[ContentPart] | str]:
+    """("system", text) or (role, parts) for one OpenAI message."""
+    if not isinstance(message, dict):
+        raise invalid(f"{where} must be an object", param=where)
+    role = message.get("role")
+    content = message.get("content")
+    if role in ("system", "developer"):
+        return "system", _text_of(content, f"{where}.content")
+    if role == "user":
+        return "user", _user_parts(content, f"{where}.content")
+    if role == "assistant":
+        text = _text_of(content, f"{where}.content")
+        parts: list[ContentPart] = [TextPart(text=text)] if text else []
+        if message.get("tool_calls"):
+            parts += _tool_uses(message["tool_calls"], f"{where}.tool_calls")
+        return "assistant", parts
+    if role == "tool":
+        if not message.get("tool_call_id"):
+            raise invalid(f"{where}.tool_call_id is required", param=f"{where}.tool_call_id")
+        result = ToolResultPart(
+            tool_use_id=str(message["tool_call_id"]),
+            content=_text_of(content, f"{where}.content") or "(empty)",
+        )
+        return "user", [result]
+    raise invalid(f"{where}.role: unsupported role {role!r}", param=f"{where}.role")
+
+
+def _messages(raw: Any) -> tuple[str | None, list[ChatMessage], bool]:
+    """(system prompt, conversation with same-role turns merged, whether images appear)."""
+    if not isinstance(raw, list) or not raw:
+        raise invalid("messages must be a non-empty list", param="messages")
+    system: list[str] = []
+    turns: list[tuple[str, list[ContentPart]]] = []
+    for i, message in enumerate(raw):
+        role, parts = _turn(message, f"messages[{i}]")
+        if isinstance(parts, str):
+            system.append(parts)
+        elif parts and turns and turns[-1][0] == role:
+            turns[-1][1].extend(parts)  # Bedrock needs alternating roles: merge the run
+        elif parts:
+            turns.append((role, parts))
+    if not turns:
+        raise invalid("messages must contain at least one user message", param="messages")
+    chat = [ChatMessage(role=role, content=parts) for role, parts in turns]
+    images = any(isinstance(p, ImagePart) for m in chat for p in m.content)
+    return ("\n\n".join(s for s in system if s) or None), chat, images
+
+
+def _tools(raw: Any) -> list[ToolSpec]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise invalid("tools must be a list", param="tools")
+    tools = []
+    for i, tool in enumerate(raw):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or tool.get("type", "function") != "function":
+            raise invalid(f"tools[{i}] must be a function tool", param=f"tools[{i}]")
+        tools.append(
+            ToolSpec(
+                name=str(function.get("name", "")),
+                description=str(function.get("description") or ""),
+                input_schema=function.get("parameters") or {"type": "object", "properties": {}},
+            )
+        )
+    return tools
+
+
+def _tool_choice(raw: Any) -> ToolChoice | None:
+    if raw is None or raw == "none":
+        return None
+    if raw == "auto":
+        return "auto"
+    if raw == "required":
+        return "any"
+    if isinstance(raw, dict) and isinstance(raw.get("function"), dict):
+        return ToolChoiceTool(name=str(raw["function"].get("name", "")))
+    raise invalid("tool_choice must be none, auto, required or a function", param="tool_choice")
+
+
+def _stop(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
+        return list(raw)
+    raise invalid("stop must be a string or a list of strings", param="stop")
+
+
+def _chars(messages: list[ChatMessage], system: str | None) -> int:
+    total = len(system or "")
+    for message in messages:
+        for part in message.content:
+            if isinstance(part, TextPart):
+                total += len(part.text)
+            elif isinstance(part, ToolResultPart):
+                total += len(part.content)
+    return total
+
+
+def parse_request(body: bytes) -> GatewayRequest:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise invalid("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise invalid("the body must be a JSON object")
+    model = data.get("model")
+    if not isinstance(model, str) or not model:
+        raise invalid("model is required", param="model")
+    if data.get("n") not in (None, 1):
+        raise invalid("only n=1 is supported", param="n")
+    system, messages, images = _messages(data.get("messages"))
+    tools = _tools(data.get("tools"))
+    stream = data.get("stream") is True
+    options = data.get("stream_options")
+    include_usage = bool(stream and isinstance(options, dict) and options.get("include_usage"))
+    max_tokens = data.get("max_completion_tokens", data.get("max_tokens"))
+    history_tools = any(
+        isinstance(p, ToolUsePart | ToolResultPart) for m in messages for p in m.content
+    )
+    try:
+        chat = ChatRequest(
+            model=model,
+            messages=messages,
+            system=system,
+            tools=tools,
+            tool_choice=_tool_choice(data.get("tool_choice")) if tools else None,
+            max_tokens=max_tokens,
+            temperature=data.get("temperature"),
+            top_p=data.get("top_p"),
+            stop=_stop(data.get("stop")),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        raise GatewayError(400, f"{field}: {first.get('msg')}", param=field) from exc
+    return GatewayRequest(
+        model=model,
+        chat=chat,
+        needs=Needs(tools=bool(tools) or history_tools, vision=images, streaming=stream),
+        stream=stream,
+        include_usage=include_usage,
+        input_chars=_chars(messages, system),
+    )

@@ -1,0 +1,212 @@
+"""Gateway fixtures: the simulator, a catalog pointing at it, a real `myia` server, a key.
+
+The app runs under uvicorn in a thread (its own event loop and database connections), so
+the unmodified openai SDK, sync and async, talks to it over loopback HTTP like any program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from myia.api.app import create_app
+from myia.apikeys.service import create_api_key
+from myia.db.enums import AuthType, CertificationStatus
+from myia.db.models import ModelDeployment
+from myia.db.types import utcnow
+from myia.sim import Scenario, SimServer, load_scenario, running_simulator
+from tests.conftest import make_settings
+from tests.factories import (
+    SIM_AWS_ENV,
+    make_base_model,
+    make_certification,
+    make_deployment,
+    make_provider,
+    make_user,
+)
+
+SCENARIO = Path(__file__).parent / "gateway.yaml"
+MODEL = "test-chat"  # the base model "Test Chat" as /v1 names it
+ALL_PASSED = ("streaming", "tool_calling", "vision", "json_output")
+
+
+def results(passed: tuple[str, ...] = ALL_PASSED, failed: tuple[str, ...] = ()) -> list[Any]:
+    rows = [{"name": f"core_{i}", "capability": None, "status": "passed"} for i in range(2)]
+    rows += [{"name": c, "capability": c, "status": "passed"} for c in passed]
+    rows += [{"name": c, "capability": c, "status": "failed"} for c in failed]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return load_scenario(SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def sim(scenario: Scenario) -> Iterator[SimServer]:
+    with running_simulator(scenario) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _sim_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SIM_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def fresh_sim(sim: SimServer) -> SimServer:
+    sim.reset_quotas()
+    sim.reset_stats()
+    return sim
+
+
+@dataclass
+class World:
+    user_id: str
+    key: str
+    deployments: dict[str, ModelDeployment]
+
+
+async def make_world(session: AsyncSession, sim: SimServer) -> World:
+    """ "Test Chat" on six providers: cheapco < midco < dearco by price, all certified; and
+    three cheaper still that must never be called (failed, expired, failed tool calling)."""
+    base = await make_base_model(
+        session,
+        name="Test Chat",
+        vendor="Acme",
+        capabilities={"streaming": True, "tool_calling": True, "vision": True},
+    )
+    prices = {
+        "cheapco": 0.10,
+        "midco": 1.0,
+        "dearco": 5.0,
+        "failedco": 0.01,
+        "expiredco": 0.01,
+        "notoolco": 0.01,
+    }
+    deployments = {}
+    for slug, price in prices.items():
+        provider = await make_provider(
+            session, slug=slug, name=slug, base_url=f"{sim.base_url}/{slug}/v1", is_simulated=True
+        )
+        deployments[slug] = await make_deployment(
+            session,
+            base_model=base,
+            provider=provider,
+            deployment_id="chat-model",
+            cost_per_1m_input=price,
+            cost_per_1m_output=price * 2,
+        )
+    now = utcnow()
+    for slug in ("cheapco", "midco", "dearco"):
+        await make_certification(
+            session, deployment=deployments[slug], region="global", test_results=results()
+        )
+    await make_certification(
+        session,
+        deployment=deployments["failedco"],
+        region="global",
+        status=CertificationStatus.FAILED,
+        test_results=results(),
+    )
+    await make_certification(
+        session,
+        deployment=deployments["expiredco"],
+        region="global",
+        expires_at=now - timedelta(hours=1),
+        test_results=results(),
+    )
+    await make_certification(
+        session,
+        deployment=deployments["notoolco"],
+        region="global",
+        test_results=results(passed=("streaming", "vision"), failed=("tool_calling",)),
+    )
+    bedrock = await make_provider(
+        session,
+        slug="bedrock",
+        name="Bedrock (simulated)",
+        auth_type=AuthType.AWS_CREDENTIALS,
+        base_url=sim.base_url,
+        is_simulated=True,
+    )
+    claude = await make_base_model(
+        session, name="Claude Sim", vendor="Anthropic", capabilities={"streaming": True}
+    )
+    deployments["claude"] = await make_deployment(
+        session,
+        base_model=claude,
+        provider=bedrock,
+        deployment_id="anthropic.claude-3-5-sonnet-20241022-v2:0",
+        cost_per_1m_input=3.0,
+        cost_per_1m_output=15.0,
+    )
+    for region in ("us-east-1", "eu-west-1"):
+        await make_certification(
+            session, deployment=deployments["claude"], region=region, test_results=results()
+        )
+    user = await make_user(session)
+    _, key = await create_api_key(session=session, user_id=user.id, name="tests")
+    return World(user_id=user.id, key=key, deployments=deployments)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AppServer:
+    """`create_app` under uvicorn in a thread, on a port of its own."""
+
+    def __init__(self, db_url: str, **settings: Any) -> None:
+        self.port = free_port()
+        self.settings = make_settings(DATABASE_URL=db_url, **settings)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AppServer:
+        app = create_app(self.settings)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()))
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("the app did not start")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def __enter__(self) -> AppServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
