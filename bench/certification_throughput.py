@@ -8,7 +8,13 @@ model works, so any non-CERTIFIED result is one) and the speed-up over the seeds
 baseline (one item at a time with a 5 s delay, seed 002), then writes
 bench/results/certification_throughput.json as {"embedded": {...}, "saq": {...}}.
 
+`--cpu-stress` runs the same figures while one busy process per core saturates the machine
+(keys `embedded_cpu_stress`, `saq_cpu_stress`): contention must slow certification down,
+never change a verdict. Every false failure is printed with its deployment, region, test,
+error category and detail, and stored in the results.
+
     .venv/bin/python bench/certification_throughput.py [--engines embedded,saq] [--models 120]
+        [--cpu-stress]
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +160,89 @@ async def outcome(database: Database, job_id: str) -> dict[str, int]:
     }
 
 
+async def false_failures(database: Database) -> list[dict[str, Any]]:
+    """Every bench model works: each non-CERTIFIED certification is a false failure. One
+    entry per failed (or inconclusive) test, else one for the error that ended the run."""
+    async with database.session() as session:
+        rows = (
+            await session.execute(
+                select(ModelCertification, ModelDeployment.deployment_id)
+                .join(ModelDeployment, ModelDeployment.id == ModelCertification.deployment_id)
+                .where(ModelCertification.status != CertificationStatus.CERTIFIED)
+            )
+        ).all()
+    found: list[dict[str, Any]] = []
+    for cert, deployment_id in rows:
+        where = {"deployment": deployment_id, "region": cert.region, "status": cert.status.value}
+        tests = [
+            t for t in cert.test_results or [] if t.get("status") in ("failed", "inconclusive")
+        ]
+        for test in tests:
+            found.append(
+                {
+                    **where,
+                    "test": test.get("name"),
+                    "error_category": test.get("error_category") or "WRONG_ANSWER",
+                    "detail": str(test.get("detail"))[:300],
+                    "samples": test.get("samples"),
+                }
+            )
+        if not tests:
+            found.append(
+                {
+                    **where,
+                    "test": None,
+                    "error_category": cert.error_category,
+                    "detail": (cert.last_error or cert.error_message or "")[:300],
+                }
+            )
+    return found
+
+
+async def absorbed(database: Database) -> dict[str, Any]:
+    async with database.session() as session:
+        transient, throttled, p50, p95 = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(ModelCertification.transient_errors), 0),
+                    func.coalesce(func.sum(ModelCertification.throttled_calls), 0),
+                    func.avg(ModelCertification.latency_p50_ms),
+                    func.max(ModelCertification.latency_p95_ms),
+                )
+            )
+        ).one()
+    return {
+        "transient_errors_absorbed": int(transient),
+        "throttles_absorbed": int(throttled),
+        "mean_latency_p50_ms": round(float(p50), 1) if p50 is not None else None,
+        "max_latency_p95_ms": round(float(p95), 1) if p95 is not None else None,
+    }
+
+
+def _spin() -> None:  # pragma: no cover - runs in a child process until terminated
+    while True:
+        pass
+
+
+@contextmanager
+def cpu_stress(enabled: bool) -> Iterator[int]:
+    """One busy process per core for the duration; yields how many were started."""
+    if not enabled:
+        yield 0
+        return
+    context = multiprocessing.get_context("spawn")
+    busy = [context.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 1)]
+    for process in busy:
+        process.start()
+    try:
+        yield len(busy)
+    finally:
+        for process in busy:
+            process.terminate()
+        for process in busy:
+            process.join(timeout=10)
+
+
 async def sequential_item_s(scenario: Scenario, base_url: str, samples: int = 5) -> float:
     """One item's duration when run alone (no contention), for the sequential baseline."""
     from pydantic import SecretStr
@@ -256,6 +348,8 @@ async def run_engine(
         await engine.stop()
         stats = sim.stats
         result = await outcome(database, job.id)
+        failures = await false_failures(database)
+        measured = await absorbed(database)
         await database.dispose()
     finally:
         for worker in workers:
@@ -276,6 +370,8 @@ async def run_engine(
         "false_failures": result["certifications"] - result["certified"],
         "certifications": result["certifications"],
         "admitted_calls_by_region": admitted,
+        **measured,
+        "false_failure_details": failures,
     }
 
 
@@ -291,6 +387,9 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--cpu-stress", action="store_true", help="one busy process per core while it runs"
+    )
     args = parser.parse_args()
     configure_logging("WARNING")
 
@@ -302,11 +401,22 @@ async def main() -> None:
         item_s = await sequential_item_s(scenario, sim.base_url)
         items = args.models * len(REGIONS)
         sequential_s = items * (item_s + SEQUENTIAL_DELAY_S)
+        suffix = "_cpu_stress" if args.cpu_stress else ""
         for engine_name in [e.strip() for e in args.engines.split(",") if e.strip()]:
-            figures = await run_engine(engine_name, args, scenario, sim.base_url, sim)
+            with cpu_stress(args.cpu_stress) as busy:
+                figures = await run_engine(engine_name, args, scenario, sim.base_url, sim)
+            figures["busy_processes"] = busy
             figures["sequential_baseline_s"] = round(sequential_s, 1)
             figures["speedup_vs_sequential"] = round(sequential_s / figures["wall_s"], 1)
-            results[engine_name] = figures
+            results[engine_name + suffix] = figures
+            for failure in figures["false_failure_details"]:
+                console.print(
+                    f"[red]false failure[/red] ({engine_name}{suffix}): "
+                    f"{failure['deployment']} @ {failure['region']} test={failure['test']} "
+                    f"category={failure['error_category']} detail={failure['detail']}",
+                    markup=True,
+                    highlight=False,
+                )
 
     results["setup"] = {
         "deployments": args.models,
@@ -323,26 +433,32 @@ async def main() -> None:
             "platform": platform.platform(),
         },
     }
-    table = Table(title="certification throughput (120 deployments × 3 regions)")
+    table = Table(
+        title=f"certification throughput ({args.models} deployments × {len(REGIONS)} regions)"
+    )
     for column in (
         "engine",
         "wall s",
         "floor s",
         "ratio",
         "throttled retried",
+        "transient absorbed",
+        "p50 ms",
         "false failures",
         "speed-up vs sequential",
     ):
         table.add_column(column, justify="right")
-    for engine_name in ("embedded", "saq"):
-        if engine_name in results:
-            r = results[engine_name]
+    for key in ("embedded", "saq", "embedded_cpu_stress", "saq_cpu_stress"):
+        if key in results:
+            r = results[key]
             table.add_row(
-                engine_name,
+                key,
                 str(r["wall_s"]),
                 str(r["floor_s"]),
                 str(r["ratio_to_floor"]),
                 str(r["throttled_retried"]),
+                str(r.get("transient_errors_absorbed", "—")),
+                str(r.get("mean_latency_p50_ms", "—")),
                 str(r["false_failures"]),
                 f"{r['speedup_vs_sequential']}×",
             )

@@ -161,3 +161,42 @@ def test_uncertified_says_when_everything_is_covered(cli_db: str, invoke: Invoke
     run_on(cli_db, certify_rest)
     done = invoke("certifications", "uncertified", "--provider", "openai")
     assert done.exit_code == 0 and "Every active deployment has a certification" in done.stdout
+
+
+def test_show_and_check_print_the_measured_figures(cli_db: str, invoke: Invoke) -> None:
+    async def measured(session: AsyncSession) -> None:
+        cert = (
+            await session.execute(
+                select(ModelCertification).where(ModelCertification.region == "us-east-1")
+            )
+        ).scalars()
+        for row in cert:
+            row.tool_schema_accuracy, row.tool_trigger_f1 = 0.8, 1.0
+            row.latency_p50_ms, row.latency_p95_ms, row.transient_errors = 12.0, 40.0, 3
+            row.test_results = [
+                {"name": "basic_completion", "status": "passed", "detail": "ok", "samples": []},
+                {
+                    "name": "tool_calling",
+                    "status": "failed",
+                    "detail": "schema accuracy 80% (8/10 calls valid, min 90%)",
+                    "samples": [{"status": "failed"}],
+                },
+            ]
+        failed = (
+            await session.execute(
+                select(ModelCertification).where(ModelCertification.region == "eu-west-1")
+            )
+        ).scalar_one()
+        failed.partial_rating = 4.1
+        await session.commit()
+
+    run_on(cli_db, measured)
+    shown = invoke("certifications", "show", NOVA, "--region", "us-east-1")
+    assert shown.exit_code == 0, shown.output
+    out = flat(shown.stdout)
+    assert "tools 80% valid, F1 1.00" in out and "p50 12ms, p95 40ms" in out
+    assert "3 transient errors" in out and "tool_calling: failed" in out
+    table = flat(invoke("certifications", "check", "--deployment", NOVA).stdout)
+    assert "tools 80% valid" in table
+    # A FAILED row reads rating 0 with its partial score, never stars and a 4.1.
+    assert "❌ 0 (partial 4.1)" in table and "☆☆☆☆☆ 4.1" not in table
