@@ -163,3 +163,28 @@ async def test_admin_logout_ends_the_session(admin_client: httpx.AsyncClient) ->
 
 def test_admin_credentials_are_the_demo_ones() -> None:
     assert ADMIN == ("123@123.com", "123123")
+
+
+async def test_chat_lists_chats_and_refuses_a_model_without_a_certified_route(
+    user_client: httpx.AsyncClient,
+) -> None:
+    token = user_client.headers["x-test-csrf"]
+    page = await user_client.get("/chat")
+    assert "Planning a trip to Lisbon" in page.text  # the demo user's seeded chat
+    created = await user_client.post("/chat", data={"csrf_token": token})
+    assert created.status_code == 303
+    chat_url = created.headers["location"]
+    assert (await user_client.get(chat_url)).status_code == 200
+    refused = await user_client.post(
+        f"{chat_url}/messages",
+        data={"csrf_token": token, "model": "gpt-4-turbo", "content": "hello"},
+    )
+    # Nothing is certified in this database: the error stands next to the model picker.
+    assert refused.status_code == 422
+    assert 'id="f-model-error" role="alert">' in refused.text
+    streamed = await user_client.post(
+        f"{chat_url}/messages",
+        data={"csrf_token": token, "model": "gpt-4-turbo", "content": "hello"},
+        headers={"accept": "text/event-stream"},
+    )
+    assert streamed.status_code == 422 and "model" in streamed.json()["errors"]

@@ -23,6 +23,7 @@ from myia.cli.db import print_seed_report, say
 from myia.config import Settings, get_settings, reset_settings_cache
 from myia.errors import MyIAError
 from myia.maintenance.connection import check_connection, mask_url, open_database
+from myia.maintenance.demo_certify import queue_first_certification
 from myia.maintenance.demo_sim import (
     SimulatedProvider,
     point_providers_at_simulator,
@@ -110,6 +111,23 @@ async def connect_simulator(
     return providers, reports
 
 
+async def first_certification(settings: Settings) -> str | None:
+    """Queue the first-start certification job; a line to print, or None on a restart."""
+    database = open_database(settings.database_url)
+    try:
+        async with database.session() as session:
+            job = await queue_first_certification(session=session, settings=settings)
+    finally:
+        await database.dispose()
+    if job is None:
+        return None
+    return (
+        f"🏅 First start: certification job {job.id[:8]} queued ({job.total_models} items, "
+        f"regions {', '.join(job.regions)}); it runs against the simulator as the server "
+        "starts — follow it at /admin/jobs, badges appear on /models as items finish"
+    )
+
+
 def discovery_summary(reports: list[DiscoveryReport]) -> str:
     parts = [
         f"{r.provider_slug}{' ' + r.region if r.region else ''} +{r.added_count}" for r in reports
@@ -141,6 +159,11 @@ def print_demo_banner(
 def demo(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    certify: bool = typer.Option(
+        True,
+        "--certify/--no-certify",
+        help="On a first start, certify the catalog against the simulator in the background.",
+    ),
 ) -> None:
     """Start the app in demo mode: local SQLite, migrated, seeded with demo users and chats,
     with the provider simulator standing in for Bedrock and OpenAI (clearly labelled)."""
@@ -163,6 +186,9 @@ def demo(
         except (MyIAError, ProviderError) as exc:
             raise fail(f"discovery on the simulator failed: {escape(str(exc))}") from exc
         say(discovery_summary(reports))
+        queued = asyncio.run(first_certification(settings)) if certify else None
+        if queued:
+            say(queued)
         print_demo_banner(host, port, sim, providers)
         serve_cli.serve(host=host, port=port)
     finally:

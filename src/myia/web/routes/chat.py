@@ -1,21 +1,175 @@
-"""`/chat`: chats, the model picker and the streamed answer.
-
-The chat service belongs to the chat/gateway work; until it is in the tree the page says
-"not available yet" rather than showing a chat that cannot answer.
-"""
+"""`/chat`: the user's chats, a new chat, the model picker and the answer streamed as it
+arrives (server-sent events read by /static/app.js), with cost, tokens and latency."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+import json
+from collections.abc import AsyncIterator
+from typing import Any
 
-from myia.api.deps import SettingsDep
-from myia.web.deps import SignedIn
-from myia.web.templating import render
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+
+from myia.api.deps import CacheDep, SessionDep, SettingsDep, StateDep
+from myia.chat import service
+from myia.chat.schemas import MAX_PAGE_SIZE, ChatCreate, MessageSend
+from myia.chat.send import ChatEvent, prepare_send, stream_reply
+from myia.errors import MyIAError, NotFoundError
+from myia.web.chat_view import model_options
+from myia.web.deps import CheckedForm, SignedIn, field
+from myia.web.forms import service_errors, validation_errors
+from myia.web.templating import Viewer, render
 
 router = APIRouter()
 
 
+async def _page(
+    request: Request,
+    viewer: Viewer,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+    chat_id: str | None,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    assert viewer.user is not None
+    chats = await service.list_chats(
+        session=session, user_id=viewer.user.id, page=1, page_size=MAX_PAGE_SIZE
+    )
+    chat = messages = None
+    if chat_id is not None:
+        try:
+            chat = await service.get_chat(session=session, user_id=viewer.user.id, chat_id=chat_id)
+        except NotFoundError:
+            return RedirectResponse("/chat", status_code=303)
+        history = await service.list_messages(
+            session=session,
+            user_id=viewer.user.id,
+            chat_id=chat_id,
+            page=1,
+            page_size=MAX_PAGE_SIZE,
+        )
+        messages = history.data
+    options = await model_options(cache=cache, database=state.database)
+    context: dict[str, Any] = {
+        "chats": chats.data,
+        "chat": chat,
+        "messages": messages or [],
+        "options": options,
+        "model": options[0].id if options else "",
+        "errors": {},
+        "content": "",
+    }
+    context.update(extra)
+    return render(request, settings, "chat.html", viewer, status_code=status_code, **context)
+
+
 @router.get("/chat")
-async def chat_page(request: Request, viewer: SignedIn, settings: SettingsDep) -> Response:
-    return render(request, settings, "chat_unavailable.html", viewer)
+async def chat_home(
+    request: Request,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> Response:
+    return await _page(request, viewer, session, cache, settings, state, None)
+
+
+@router.post("/chat")
+async def new_chat(form: CheckedForm, viewer: SignedIn, session: SessionDep) -> Response:
+    assert viewer.user is not None
+    title = field(form, "title") or "New chat"
+    chat = await service.create_chat(
+        session=session, user_id=viewer.user.id, data=ChatCreate(title=title[:200])
+    )
+    return RedirectResponse(f"/chat/{chat.id}", status_code=303)
+
+
+@router.get("/chat/{chat_id}")
+async def chat_page(
+    request: Request,
+    chat_id: str,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> Response:
+    return await _page(request, viewer, session, cache, settings, state, chat_id)
+
+
+def _sse(event: ChatEvent) -> str:
+    name, data = event
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def _stream(events: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        yield _sse(event)
+
+
+@router.post("/chat/{chat_id}/messages")
+async def send_message(
+    request: Request,
+    chat_id: str,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> Response:
+    """With `Accept: text/event-stream` (the page's script) the answer streams; a plain form
+    post (no script) waits for it and shows the chat again."""
+    assert viewer.user is not None
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    content, model = field(form, "content"), field(form, "model")
+    errors: dict[str, str] = {}
+    try:
+        data = MessageSend(content=content, model=model)
+        prepared = await prepare_send(
+            session=session,
+            cache=cache,
+            database=state.database,
+            user_id=viewer.user.id,
+            chat_id=chat_id,
+            data=data,
+            secret=settings.encryption_secret,
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+    except MyIAError as exc:
+        errors = service_errors(exc)
+    if errors:
+        if streaming:
+            return JSONResponse({"errors": errors}, status_code=422)
+        return await _page(
+            request,
+            viewer,
+            session,
+            cache,
+            settings,
+            state,
+            chat_id,
+            status_code=422,
+            errors=errors,
+            content=content,
+            model=model,
+        )
+    # The answer is written from a session of its own; this one would hold SQLite's lock.
+    await session.close()
+    events = stream_reply(database=state.database, prepared=prepared)
+    if streaming:
+        return StreamingResponse(
+            _stream(events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    async for _event in events:
+        pass
+    return RedirectResponse(f"/chat/{chat_id}", status_code=303)
