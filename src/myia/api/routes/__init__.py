@@ -8,6 +8,7 @@ from myia.api.routes import certification_queue as certification_queue_routes
 from myia.api.routes import chats as chat_routes
 from myia.api.routes import deployments as deployment_routes
 from myia.api.routes import gateway as gateway_routes
+from myia.api.routes import metrics as metrics_routes
 from myia.api.routes import models as model_routes
 from myia.api.routes import providers as provider_routes
 from myia.api.routes import user_settings as user_settings_routes
@@ -18,3 +19,4 @@ ROUTERS += [certification_queue_routes.router]
 ROUTERS += [user_settings_routes.router]
 ROUTERS += [api_key_routes.router, gateway_routes.router]
 ROUTERS += [chat_routes.router]  # chats (issue 15)
+ROUTERS += [metrics_routes.router, metrics_routes.prometheus_router]

@@ -1,0 +1,104 @@
+"""Metrics of provider calls (`/api/v2/metrics`) and the Prometheus endpoint (`/metrics`).
+
+An admin sees every call; any other user sees the figures of their own calls only. A
+deployment's figures (`/api/v2/metrics/{id}`) are open to every signed-in user: latency and
+error rate are how one chooses a model. `/metrics` is Prometheus' text format, unauthenticated
+like most scrape targets: its labels are operations, providers and statuses, never a user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from myia.api.deps import CurrentUser, SessionDep
+from myia.db.enums import UserRole
+from myia.errors import NotFoundError, PermissionDeniedError
+from myia.metrics import service
+from myia.metrics.schemas import GroupBy, MetricsReport
+from myia.telemetry import prom
+
+router = APIRouter(prefix="/api/v2/metrics", tags=["metrics"])
+prometheus_router = APIRouter(tags=["metrics"])
+
+Since = Annotated[datetime | None, Query(description="Window start (default: until - hours)")]
+Until = Annotated[datetime | None, Query(description="Window end (default: now)")]
+Hours = Annotated[float, Query(gt=0, le=24 * 366, description="Window length when no since")]
+Key = Annotated[str | None, Query(max_length=300)]
+
+
+def _window(
+    since: datetime | None, until: datetime | None, hours: float
+) -> tuple[datetime, datetime]:
+    return service.window(since=since, until=until, last=timedelta(hours=hours))
+
+
+@router.get("", summary="Latency, errors, tokens and cost of provider calls in a window")
+async def get_metrics(
+    user: CurrentUser,
+    session: SessionDep,
+    since: Since = None,
+    until: Until = None,
+    hours: Hours = 24,
+    group_by: GroupBy | None = None,
+    provider: Key = None,
+    operation: Key = None,
+    deployment_id: Key = None,
+    user_id: Key = None,
+) -> MetricsReport:
+    admin = user.role == UserRole.ADMIN
+    if not admin and (group_by == "user" or (user_id is not None and user_id != user.id)):
+        raise PermissionDeniedError("other users' figures need the admin role")
+    start, end = _window(since, until, hours)
+    return await service.report(
+        session=session,
+        since=start,
+        until=end,
+        group_by=group_by,
+        deployment_id=deployment_id,
+        provider=provider,
+        operation=operation,
+        user_id=user_id if admin else user.id,
+    )
+
+
+@router.get("/{deployment_id}", summary="One deployment's figures, per region by default")
+async def get_deployment_metrics(
+    deployment_id: Annotated[str, Path(max_length=36, description="model_deployments.id")],
+    _user: CurrentUser,
+    session: SessionDep,
+    since: Since = None,
+    until: Until = None,
+    hours: Hours = 24,
+    group_by: GroupBy | None = "region",
+    operation: Key = None,
+) -> MetricsReport:
+    if group_by == "user":
+        raise PermissionDeniedError("figures per user are in /api/v2/metrics, for admins")
+    if not await service.deployment_exists(session=session, deployment_id=deployment_id):
+        raise NotFoundError("deployment", deployment_id)
+    start, end = _window(since, until, hours)
+    return await service.report(
+        session=session,
+        since=start,
+        until=end,
+        group_by=group_by,
+        deployment_id=deployment_id,
+        operation=operation,
+    )
+
+
+@prometheus_router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+)
+async def prometheus_metrics(session: SessionDep) -> Response:
+    # Certifications by status are read at scrape time: they change in other processes.
+    prom.set_certifications(await service.certification_counts(session=session))
+    await session.close()
+    return Response(generate_latest(prom.registry()), media_type=CONTENT_TYPE_LATEST)

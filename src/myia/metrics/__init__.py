@@ -1,0 +1,1 @@
+"""Metrics of provider calls (seed 001's MetricsService): latency, errors, usage, cost."""
