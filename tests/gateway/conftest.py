@@ -7,6 +7,7 @@ the unmodified openai SDK, sync and async, talks to it over loopback HTTP like a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -17,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.api.app import create_app
 from myia.apikeys.service import create_api_key
+from myia.db.engine import Database
 from myia.db.enums import AuthType, CertificationStatus
-from myia.db.models import ModelDeployment
+from myia.db.models import ApiCallLog, ModelDeployment
 from myia.db.types import utcnow
 from myia.sim import Scenario, SimServer, load_scenario, running_simulator
 from tests.conftest import make_settings
@@ -98,8 +102,9 @@ async def make_world(session: AsyncSession, sim: SimServer) -> World:
         "notoolco": 0.01,
     }
     deployments = {}
+    providers = {}
     for slug, price in prices.items():
-        provider = await make_provider(
+        provider = providers[slug] = await make_provider(
             session, slug=slug, name=slug, base_url=f"{sim.base_url}/{slug}/v1", is_simulated=True
         )
         deployments[slug] = await make_deployment(
@@ -158,9 +163,56 @@ async def make_world(session: AsyncSession, sim: SimServer) -> World:
         await make_certification(
             session, deployment=deployments["claude"], region=region, test_results=results()
         )
+    solo = await make_base_model(
+        session, name="Solo Chat", vendor="Acme", capabilities={"streaming": True}
+    )
+    deployments["solo"] = await make_deployment(
+        session,
+        base_model=solo,
+        provider=providers["cheapco"],
+        deployment_id="solo-model",
+        cost_per_1m_input=None,
+        cost_per_1m_output=None,
+    )
+    await make_certification(
+        session, deployment=deployments["solo"], region="global", test_results=results()
+    )
     user = await make_user(session)
     _, key = await create_api_key(session=session, user_id=user.id, name="tests")
     return World(user_id=user.id, key=key, deployments=deployments)
+
+
+def exhaust(sim: SimServer, provider: str, model: str = "chat-model") -> None:
+    """Use up a provider's burst in the simulator: its next calls are throttled."""
+    client = openai.OpenAI(base_url=f"{sim.base_url}/{provider}/v1", api_key="k", max_retries=0)
+    with contextlib.suppress(openai.RateLimitError):
+        for _ in range(5):
+            client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": "hi"}]
+            )
+
+
+async def call_logs(db_url: str, *, count: int, timeout_s: float = 30.0) -> list[ApiCallLog]:
+    """The gateway's call-log rows once `count` are written (the writer batches off-path)."""
+    database = Database(db_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            async with database.read_session() as session:
+                rows = list(
+                    (
+                        await session.scalars(
+                            select(ApiCallLog)
+                            .where(ApiCallLog.operation == "gateway")
+                            .order_by(ApiCallLog.created_at)
+                        )
+                    ).all()
+                )
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            await asyncio.sleep(0.1)
+    finally:
+        await database.dispose()
 
 
 def free_port() -> int:

@@ -90,6 +90,12 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
     ),
     LazyCommand("jobs", _CLI + "jobs", "Certification jobs and the queue.", attr="app"),
     LazyCommand(
+        "keys",
+        _CLI + "keys",
+        "API keys of the OpenAI-compatible gateway: create, list, revoke.",
+        attr="app",
+    ),
+    LazyCommand(
         "users",
         _CLI + "users",
         "Users: create (the first admin too), list, set-role, disable, reset-password.",

@@ -69,7 +69,7 @@ class NoRouteAnswered(Exception):
         last = attempts[-1].error if attempts else None
         self.last_error = last
         parts = [
-            f"{a.route.deployment}@{a.route.region or 'default'}: "
+            f"{a.route.provider.slug}/{a.route.deployment}@{a.route.region or 'default'}: "
             f"{a.error.category.value if a.error else '?'} {a.error.message if a.error else ''}"
             for a in attempts
         ]
