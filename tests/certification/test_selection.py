@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.certification.selection import JobSelection, resolve_items
+from myia.certification import jobs
+from myia.certification.selection import JobSelection, resolve_items, resolve_selection
 from myia.db.enums import AuthType, CertificationJobType
 from myia.db.types import utcnow
 from myia.errors import InvalidInputError
@@ -85,8 +86,13 @@ async def test_all_vendor_provider_and_regions(session: AsyncSession, catalog: A
         (NOVA, "ap-south-1"),
         (CLAUDE, "ap-south-1"),
     ]
-    # A region alone selects everything there (providers without regions run once, global).
+    # A region alone selects every deployment there: providers without regions are in none
+    # (unless `global` is asked for); with `all` they run once, in global.
     assert await pairs(session, regions=["us-west-2"]) == [
+        (NOVA, "us-west-2"),
+        (CLAUDE, "us-west-2"),
+    ]
+    assert await pairs(session, regions=["us-west-2", "global"]) == [
         (NOVA, "us-west-2"),
         (CLAUDE, "us-west-2"),
         ("gpt-4o", "global"),
@@ -171,3 +177,42 @@ async def test_uncertified_keeps_only_pairs_without_a_row(
         (CLAUDE, "eu-west-1"),
         (CLAUDE, "us-east-1"),
     ]
+
+
+async def test_availability_first(session: AsyncSession, catalog: Any) -> None:
+    """Only where a deployment is known to be offered; the rest skipped with a reason."""
+    catalog["claude@bedrock"].provider_config = {"regions": ["us-east-1"]}
+    catalog["nova@bedrock"].provider_config = {"regions": ["eu-west-1", "us-east-1"]}
+    await session.commit()
+    asked = ["us-east-1", "eu-west-1", "sa-east-1"]
+    selected = await resolve_selection(
+        session=session, selection=JobSelection(all=True, regions=asked), default_regions=REGIONS
+    )
+    assert sorted((d.deployment_id, r) for d, r in selected.pairs) == [
+        (NOVA, "eu-west-1"),
+        (NOVA, "us-east-1"),
+        (CLAUDE, "us-east-1"),
+        ("gpt-4o", "global"),
+    ]
+    skipped = {(s.deployment.deployment_id, s.region): s.reason for s in selected.skipped}
+    assert set(skipped) == {(CLAUDE, "eu-west-1"), (CLAUDE, "sa-east-1"), (NOVA, "sa-east-1")}
+    assert skipped[(CLAUDE, "eu-west-1")].startswith(
+        "not offered in eu-west-1 (known to be offered in us-east-1;"
+    )
+    # Default regions follow the same rule.
+    assert await pairs(session, models=[CLAUDE]) == [(CLAUDE, "us-east-1")]
+    # The operator may probe anyway.
+    assert await pairs(session, models=[CLAUDE], regions=["sa-east-1"], probe_unlisted=True) == [
+        (CLAUDE, "sa-east-1")
+    ]
+    # A region where nothing is offered: no job, no item, and the reason.
+    before = len(await jobs.list_jobs(session=session))
+    with pytest.raises(InvalidInputError) as caught:
+        await jobs.create_job(
+            session=session, selection=JobSelection(regions=["sa-east-1"]), default_regions=REGIONS
+        )
+    assert caught.value.field == "selection"
+    assert caught.value.message.startswith("no selected deployment is offered in region sa-east-1")
+    assert "--probe-unlisted" in caught.value.message
+    assert len(await jobs.list_jobs(session=session)) == before
+    assert JobSelection.model_validate({"all": True, "probe_unlisted": True}).probe_unlisted

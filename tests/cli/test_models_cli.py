@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from myia.db.engine import Database
 from myia.db.enums import CertificationStatus, UserRole
 from myia.db.models import ModelCertification, ModelDeployment, ProviderCredentialValidation
 from myia.maintenance.demo_sim import point_providers_at_simulator
-from myia.sim import SimServer
+from myia.sim import Scenario, SimServer, running_simulator
 from tests.catalog.discovery_sim import chain_credentials, demo_sim, expected_chat_models
 from tests.cli.conftest import Invoke, flat
 from tests.factories import make_user
@@ -81,7 +82,7 @@ def test_discover_dry_run_then_for_real_then_nothing_new(catalog_url: str, invok
         "📊 Distribution per vendor:",
         "FINAL REPORT (dry run)",
         f"Total models that would be added: {len(expected)}",
-        "🔐 = needs an inference profile (Requer Inference Profile)",
+        "🔐 = needs an inference profile",
         "👁️ = vision",
         "⚙️ = function calling",
         "🧪 Dry run: nothing was written to the database",
@@ -89,6 +90,8 @@ def test_discover_dry_run_then_for_real_then_nothing_new(catalog_url: str, invok
     ):
         assert line in out, line
     assert "🔐 👁️ ⚙️ anthropic.claude-sonnet-4-20250514-v1:0" in out
+    assert "Requer" not in out, "the legend speaks one language"
+    assert not re.search(r"(?<![\d.])1 (models|deployments|new models)\b", out), "plurals"
     assert _deployments(catalog_url) == SEEDED_DEPLOYMENTS
 
     real = invoke(*args)
@@ -294,3 +297,121 @@ def test_check_credentials_records_a_stored_credential(catalog_url: str, invoke:
 
     unknown = invoke("models", "check-credentials", "--provider", "nope")
     assert unknown.exit_code == 1 and "no provider 'nope'" in flat(unknown.stderr)
+
+
+# --- readings: empty regions, regions offered, lifecycle -------------------------------------
+ODD = "acme.aging-v1:0"
+WORLD = Scenario.model_validate(
+    {
+        "name": "lifecycles",
+        "regions": ["us-east-1", "eu-west-1", "ap-south-1"],
+        "models": [
+            {
+                "id": ODD,
+                "name": "Acme Aging",
+                "provider": "Acme",
+                "region_lifecycle": {"eu-west-1": "LEGACY"},
+            },
+            {"id": "acme.fresh-v1:0", "name": "Acme Fresh", "provider": "Acme"},
+            {
+                "id": "acme.gone-v1:0",
+                "name": "Acme Gone",
+                "provider": "Acme",
+                "regions": ["ap-south-1"],
+            },
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def world_sim() -> Iterator[SimServer]:
+    with running_simulator(WORLD) as server:
+        yield server
+
+
+@pytest.fixture
+def world_url(
+    db_url: str, use_database: UseDatabase, world_sim: SimServer, chain_credentials: None
+) -> str:
+    seed(db_url, demo=False)
+
+    async def rewire() -> None:
+        database = Database(db_url)
+        try:
+            async with database.session() as session:
+                await point_providers_at_simulator(
+                    session=session, base_url=world_sim.base_url, scenario=world_sim.scenario
+                )
+        finally:
+            await database.dispose()
+
+    asyncio.run(rewire())
+    use_database(db_url)
+    return db_url
+
+
+def test_an_empty_region_says_so(world_url: str, invoke: Invoke) -> None:
+    result = invoke("models", "discover", "--provider", "bedrock", "--region", "sa-east-1")
+    assert result.exit_code == 0, result.output
+    out = flat(result.stdout)
+    assert "AWS Bedrock (simulated) lists no model (sa-east-1)" in out
+    assert "Nothing to add: the provider lists no model (sa-east-1)" in out
+    assert "0 models found" not in out and "already has every relevant model" not in out
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_list_by_region_shows_what_is_offered_there_and_its_lifecycle(
+    world_url: str, invoke: Invoke
+) -> None:
+    for region in ("us-east-1", "eu-west-1", "ap-south-1"):
+        found = invoke("models", "discover", "--provider", "bedrock", "--region", region)
+        assert found.exit_code == 0, found.output
+    one = flat(
+        invoke("models", "discover", "--provider", "bedrock", "--region", "ap-south-1").stdout
+    )
+    assert "3 models found" in one and "Catalog now: " in one
+    assert "The catalog already has every relevant model" in one
+
+    everywhere = invoke("models", "list", "--vendor", "acme")
+    assert "Acme Aging LEGACY in eu-west-1" in flat(everywhere.stdout)
+    east = flat(invoke("models", "list", "--vendor", "acme", "--region", "us-east-1").stdout)
+    assert "Catalog: 2 deployments offered in us-east-1" in east
+    assert "acme.gone-v1:0" not in east and "LEGACY" not in east.split("Legend")[0]
+    europe = flat(invoke("models", "list", "--vendor", "acme", "--region", "eu-west-1").stdout)
+    assert "Acme Aging LEGACY" in europe and "Acme Fresh LEGACY" not in europe
+    asia = flat(invoke("models", "list", "--vendor", "acme", "--region", "ap-south-1").stdout)
+    assert "Catalog: 3 deployments offered in ap-south-1" in asia
+    nowhere = invoke("models", "list", "--vendor", "acme", "--region", "sa-east-1")
+    assert nowhere.exit_code == 0
+    assert "No deployment of the 3 matching ones is offered in sa-east-1" in flat(nowhere.stdout)
+
+    _fail_end_of_life(world_url, "acme.gone-v1:0", "ap-south-1")
+    gone = flat(invoke("models", "list", "--vendor", "acme", "--region", "ap-south-1").stdout)
+    assert "Acme Gone END OF LIFE" in gone
+
+
+def _fail_end_of_life(url: str, deployment_id: str, region: str) -> None:
+    async def insert() -> None:
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                row_id = await session.scalar(
+                    select(ModelDeployment.id).where(ModelDeployment.deployment_id == deployment_id)
+                )
+                assert row_id is not None
+                session.add(
+                    ModelCertification(
+                        deployment_id=row_id,
+                        region=region,
+                        status=CertificationStatus.FAILED,
+                        rating=0.0,
+                        last_error="This model version has reached the end of its life. "
+                        "Please refer to the AWS documentation for more details. (end of life)",
+                    )
+                )
+                await session.commit()
+        finally:
+            await database.dispose()
+
+    asyncio.run(insert())

@@ -1,7 +1,19 @@
-"""Turn an operator's selection (models, vendor, region, all, recertify…) into work items."""
+"""Turn an operator's selection (models, vendor, region, all, recertify…) into work items.
+
+Availability first: a regional (Bedrock) deployment is paired only with the requested
+regions where it is known to be offered — `provider_config["regions"]`, written by discovery
+(the union of the regions whose listing showed it) or entered by an admin. A deployment with
+no `regions` key at all has unknown availability and is paired with every requested region,
+as before discovery existed. Providers without regions (OpenAI-compatible) have one
+pseudo-region, `global`: a selection of models, a vendor, a provider or all certifies them
+there once; a selection of regions alone ("every deployment in R") does not, unless `global`
+is one of the regions. Every pair left out is kept with its reason (`Selected.skipped`) for
+the report; `probe_unlisted` pairs regional deployments with the regions anyway.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -36,6 +48,11 @@ class JobSelection(BaseModel):
     deep: StrictBool = Field(
         default=False, description="Run the long tool-call battery (52 prompts instead of 12)"
     )
+    probe_unlisted: StrictBool = Field(
+        default=False,
+        description="Also certify in requested regions where the deployment is not known to "
+        "be offered (by default those are skipped, with the reason in the report)",
+    )
 
     # Field validators rather than one model validator: the API's 422 then names the field.
     @field_validator("all")
@@ -66,6 +83,68 @@ class JobSelection(BaseModel):
 
 def _is_regional(deployment: ModelDeployment) -> bool:
     return deployment.provider.auth_type is AuthType.AWS_CREDENTIALS
+
+
+def offered_regions(deployment: ModelDeployment) -> list[str] | None:
+    """Regions the deployment is known to be offered in; None = unknown (no `regions` key)."""
+    regions = (deployment.provider_config or {}).get("regions")
+    return [str(r) for r in regions] if isinstance(regions, list) else None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    deployment: ModelDeployment
+    region: str
+    reason: str
+
+
+@dataclass
+class Selected:
+    """What a selection resolves to: the deployments, the pairs to certify, the pairs left
+    out (with why), and the regions asked for (explicit or the defaults)."""
+
+    deployments: list[ModelDeployment]
+    pairs: list[tuple[ModelDeployment, str]]
+    skipped: list[Skipped] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+
+
+def _not_offered(deployment: ModelDeployment, region: str) -> str:
+    offered = offered_regions(deployment) or []
+    where = ", ".join(sorted(offered)) if offered else "no region"
+    return (
+        f"not offered in {region} (known to be offered in {where}; run `myia models discover "
+        f"--region {region}` or probe it anyway with --probe-unlisted)"
+    )
+
+
+def _pair(
+    deployments: list[ModelDeployment], selection: JobSelection, regions: list[str]
+) -> tuple[list[tuple[ModelDeployment, str]], list[Skipped]]:
+    pairs: list[tuple[ModelDeployment, str]] = []
+    skipped: list[Skipped] = []
+    named = [r for r in selection.regions if r != GLOBAL_REGION]
+    regions_only = not (selection.models or selection.vendor or selection.provider)
+    regions_only = regions_only and not selection.all and bool(named)
+    wants_global = GLOBAL_REGION in selection.regions or not regions_only
+    for deployment in deployments:
+        if not _is_regional(deployment):
+            if wants_global:
+                pairs.append((deployment, GLOBAL_REGION))
+            else:
+                for region in named:
+                    reason = f"not in {region}: a provider without regions, certified in `global`"
+                    skipped.append(Skipped(deployment, region, reason))
+            continue
+        offered = offered_regions(deployment)
+        for region in regions:
+            if region == GLOBAL_REGION:
+                continue
+            if offered is None or region in offered or selection.probe_unlisted:
+                pairs.append((deployment, region))
+            else:
+                skipped.append(Skipped(deployment, region, _not_offered(deployment, region)))
+    return pairs, skipped
 
 
 async def _deployments(session: AsyncSession, sel: JobSelection) -> list[ModelDeployment]:
@@ -122,6 +201,17 @@ async def resolve_items(
     *, session: AsyncSession, selection: JobSelection, default_regions: list[str]
 ) -> tuple[list[ModelDeployment], list[tuple[ModelDeployment, str]]]:
     """The deployments selected and the (deployment, region) pairs to certify."""
+    selected = await resolve_selection(
+        session=session, selection=selection, default_regions=default_regions
+    )
+    return selected.deployments, selected.pairs
+
+
+async def resolve_selection(
+    *, session: AsyncSession, selection: JobSelection, default_regions: list[str]
+) -> Selected:
+    """`resolve_items` with the pairs left out and why. Raises InvalidInputError when
+    nothing is left to certify, saying why (no deployment offered in the region asked…)."""
     if not (
         selection.models
         or selection.vendor
@@ -136,11 +226,9 @@ async def resolve_items(
         raise InvalidInputError("regions", f"unknown region(s): {', '.join(bad)}")
     regions = selection.regions or default_regions
     deployments = await _deployments(session, selection)
-    pairs = [
-        (d, region)
-        for d in deployments
-        for region in (regions if _is_regional(d) else [GLOBAL_REGION])
-    ]
+    pairs, skipped = _pair(deployments, selection, regions)
+    if not pairs and not selection.recertify:
+        raise InvalidInputError("selection", _nothing_to_certify(deployments, skipped))
     if selection.recertify == "uncertified":
         certified = await _existing(
             session, selection.model_copy(update={"recertify": None}), [d.id for d in deployments]
@@ -150,10 +238,24 @@ async def resolve_items(
         # Expired/old certifications are re-run where they are, whatever the default regions.
         by_id = {d.id: d for d in deployments}
         existing = await _existing(session, selection, list(by_id))
+        skipped = []
         pairs = sorted(
             ((by_id[d], r) for d, r in existing if not selection.regions or r in selection.regions),
             key=lambda pair: (pair[0].deployment_id, pair[1]),
         )
     if not pairs:
         raise InvalidInputError("selection", "the selection matched no deployment to certify")
-    return deployments, pairs
+    return Selected(deployments, pairs, skipped, regions)
+
+
+def _nothing_to_certify(deployments: list[ModelDeployment], skipped: list[Skipped]) -> str:
+    if not deployments or not skipped:
+        return "the selection matched no deployment to certify"
+    asked = sorted({s.region for s in skipped})
+    noun = "region" if len(asked) == 1 else "regions"
+    return (
+        f"no selected deployment is offered in {noun} {', '.join(asked)} "
+        f"({len(skipped)} deployment × region pair(s) skipped, nothing was created); "
+        "run `myia models discover --region R` if the provider added models there, or "
+        "pass --probe-unlisted to certify them anyway"
+    )

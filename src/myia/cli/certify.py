@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from myia.certification.selection import JobSelection
+from myia.certification.selection import JobSelection, resolve_selection
 from myia.cli.console import console, fail, is_interactive
 from myia.cli.db import say
 from myia.cli.follow import EXIT_INTERRUPTED, engine_label, quiet_logging
@@ -59,6 +59,11 @@ def certify(
     deep: bool = typer.Option(
         False, "--deep", help="Long tool-call battery: 52 prompts instead of 12."
     ),
+    probe_unlisted: bool = typer.Option(
+        False,
+        "--probe-unlisted",
+        help="Also certify in regions where a deployment is not known to be offered.",
+    ),
 ) -> None:
     """Certify models: one (--model), a vendor, a region, or all — per deployment × region."""
     models = model or []
@@ -74,9 +79,39 @@ def certify(
         all=all_models,
         regions=chosen_regions,
         deep=deep,
+        probe_unlisted=probe_unlisted,
     )
     say("🎯 Starting certification...")
+    print_skipped(selection)
     certify_selection(selection, wait=not no_wait)
+
+
+SKIPPED_SHOWN = 20
+
+
+def print_skipped(selection: JobSelection) -> None:
+    """The (deployment, region) pairs asked for but left out, each with its reason. An empty
+    selection is `certify_selection`'s to refuse (it says why, exit 1, nothing created)."""
+    settings = get_settings()
+
+    async def action(database: Database) -> list[tuple[str, str, str]]:
+        async with database.session() as session:
+            try:
+                selected = await resolve_selection(
+                    session=session, selection=selection, default_regions=settings.default_regions
+                )
+            except InvalidInputError:
+                return []
+            return [(s.deployment.deployment_id, s.region, s.reason) for s in selected.skipped]
+
+    skipped = run_checked(action)
+    if not skipped:
+        return
+    say(f"⏭️  Skipped {len(skipped)} deployment × region pair(s), not certified:")
+    for deployment_id, region, reason in skipped[:SKIPPED_SHOWN]:
+        say(f"   {escape(deployment_id)} @ {region}: {escape(reason)}")
+    if len(skipped) > SKIPPED_SHOWN:
+        say(f"   … and {len(skipped) - SKIPPED_SHOWN} more")
 
 
 # --- recertify -------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from myia.certification.regions import GLOBAL_REGION, unknown_regions
 from myia.certification.schemas import CertificationFilters, CertificationPublic
 from myia.cli.console import console, fail
 from myia.cli.db import run_on_database, say
-from myia.cli.models_report import print_discovery_report, print_discovery_start
+from myia.cli.models_report import count, print_discovery_report, print_discovery_start
 from myia.config import get_settings
 from myia.credentials.checks import CredentialCheckResult, check_credentials
 from myia.db.engine import Database
@@ -146,6 +146,36 @@ def _certification(cert: CertificationPublic | None) -> str:
     return f"{cert.status.value}{badge}{rating}{expired}"
 
 
+def _offered(row: DeploymentPublic) -> list[str] | None:
+    """Regions the deployment is known to be offered in; None = unknown or no regions."""
+    regions = (row.provider_config or {}).get("regions")
+    return [str(r) for r in regions] if isinstance(regions, list) else None
+
+
+def _is_end_of_life(cert: CertificationPublic | None) -> bool:
+    # The provider's end-of-life refusal, as the Bedrock adapter words it.
+    return bool(cert and cert.last_error and "end of life" in cert.last_error.lower())
+
+
+def _lifecycle(row: DeploymentPublic, region: str | None, cert: CertificationPublic | None) -> str:
+    """LEGACY / EOL next to the model's name: the region's when known, else where it is."""
+    if _is_end_of_life(cert):
+        return " [red]END OF LIFE[/red]"
+    config = row.provider_config or {}
+    stored = config.get("lifecycle")
+    by_region = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
+    if region is not None and region in by_region:
+        return " [yellow]LEGACY[/yellow]" if by_region[region] == "LEGACY" else ""
+    legacy = sorted(r for r, status in by_region.items() if status == "LEGACY")
+    if legacy and region is None:
+        everywhere = len(legacy) == len(by_region)
+        where = "" if everywhere else f" in {', '.join(legacy)}"
+        return f" [yellow]LEGACY{where}[/yellow]"
+    if not by_region and config.get("lifecycle_status") == "LEGACY":
+        return " [yellow]LEGACY[/yellow]"
+    return ""
+
+
 async def _all_deployments(
     session: AsyncSession, cache: CatalogCache, filters: DeploymentFilters
 ) -> list[DeploymentPublic]:
@@ -217,7 +247,9 @@ def list_models(
         None, help="ON_DEMAND, INFERENCE_PROFILE or PROVISIONED."
     ),
     region: str | None = typer.Option(
-        None, help="Show each deployment's certification status and badge in this region."
+        None,
+        help="Only deployments offered in this region (or of providers without regions), "
+        "with their certification status and badge there.",
     ),
 ) -> None:
     """The catalog's deployments as a table (model, provider, capabilities, price)."""
@@ -236,10 +268,22 @@ def list_models(
             return rows, certs
 
     rows, certs = _run(action)
+    if region is not None:
+        listed = len(rows)
+        rows = [r for r in rows if (offered := _offered(r)) is None or region in offered]
+        if listed and not rows:
+            say(
+                f"No deployment of the {count(listed, 'matching one')} is offered in "
+                f"{escape(region)} (`myia models discover --region {escape(region)}` "
+                "asks the provider)."
+            )
+            return
     if not rows:
         say("No deployment matches (`myia db seed` and `myia models discover` fill the catalog).")
         return
-    table = Table(title=f"📚 Catalog: {len(rows)} deployments", title_justify="left")
+    where = f" offered in {escape(region)}" if region else ""
+    title = f"📚 Catalog: {count(len(rows), 'deployment')}{where}"
+    table = Table(title=title, title_justify="left")
     for column in (
         "vendor",
         "model",
@@ -265,9 +309,12 @@ def list_models(
         unpriced = row.cost_per_1m_input is None or row.cost_per_1m_output is None
         if unpriced or (row.provider_config or {}).get("price_source") == "unknown":
             price = "[yellow]unknown[/yellow]"
+        cert = None
+        if region:
+            cert = certs.get((row.id, region)) or certs.get((row.id, GLOBAL_REGION))
         cells = [
             escape(row.base_model.vendor),
-            escape(row.base_model.name),
+            escape(row.base_model.name) + _lifecycle(row, region, cert),
             escape(row.provider.slug) + simulated,
             escape(row.deployment_id),
             kind,
@@ -275,11 +322,14 @@ def list_models(
             price,
         ]
         if region:
-            cert = certs.get((row.id, region)) or certs.get((row.id, GLOBAL_REGION))
             cells.append(_certification(cert))
         table.add_row(*cells)
     console.print(table)
-    say("Legend: 👁️ vision · ⚙️ tools · {} JSON · ≋ streaming · 🔐 needs an inference profile")
+    say(
+        "Legend: 👁️ vision · ⚙️ tools · {} JSON · ≋ streaming · 🔐 needs an inference profile · "
+        "LEGACY: the provider marks it legacy (per region when known) · END OF LIFE: the "
+        "provider refused it as end of life"
+    )
 
 
 def _print_checks(results: list[CredentialCheckResult]) -> None:

@@ -10,6 +10,11 @@ from myia.cli.db import say
 RULE = "=" * 60
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 model`, `2 models`, `0 models`."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _where(report: DiscoveryReport) -> str:
     return f" ({report.region})" if report.region else ""
 
@@ -23,33 +28,37 @@ def print_discovery_start(*, provider: str, region: str | None, dry_run: bool) -
 
 def _print_filtering(report: DiscoveryReport) -> None:
     name = escape(report.provider_name)
-    say(f"[green]✅[/green] {report.listed} models found on {name}{_where(report)}")
+    if report.listed == 0:
+        say(f"⚠️  {name} lists no model{_where(report)}")
+    else:
+        say(f"[green]✅[/green] {count(report.listed, 'model')} found on {name}{_where(report)}")
     say("\n🔧 Filtering relevant models...")
     for model_id in report.blacklisted:
         say(f"⛔ Blacklisted: {escape(model_id)}")
-    for reason, count in sorted(report.dropped.items()):
-        say(f"   ➖ {count} dropped: {reason}")
-    say(f"[green]✅[/green] {report.relevant} relevant models after filtering")
+    for reason, n in sorted(report.dropped.items()):
+        say(f"   ➖ {n} dropped: {reason}")
+    say(f"[green]✅[/green] {count(report.relevant, 'relevant model')} after filtering")
 
 
 def _print_comparison(report: DiscoveryReport) -> None:
     say("\n🔍 Comparing with the catalog...")
-    say(f"📊 Catalog now: {report.catalog_before} {report.provider_slug} deployments")
-    say(f"📊 {escape(report.provider_name)}: {report.relevant} relevant models")
+    slug = escape(report.provider_slug)
+    say(f"📊 Catalog now: {count(report.catalog_before, f'{slug} deployment')}")
+    say(f"📊 {escape(report.provider_name)}: {count(report.relevant, 'relevant model')}")
     say(
-        f"[green]✅[/green] {report.new} new models identified "
+        f"[green]✅[/green] {count(report.new, 'new model')} identified "
         f"({report.relevant - report.new} already in the catalog)"
     )
     if not report.new_by_vendor:
         return
     say("\n📦 Grouping by vendor...")
     say("📊 Distribution per vendor:")
-    for vendor, count in sorted(report.new_by_vendor.items()):
-        say(f"   {escape(vendor)}: {count} models")
+    for vendor, n in sorted(report.new_by_vendor.items()):
+        say(f"   {escape(vendor)}: {count(n, 'model')}")
     if report.vendor is not None:
         say(
             f"🎯 Vendor {escape(report.vendor)} only: {report.added_count} of "
-            f"{report.new} new models"
+            f"{count(report.new, 'new model')}"
         )
 
 
@@ -57,23 +66,25 @@ def _print_writing(report: DiscoveryReport) -> None:
     if report.dry_run:
         say("\n🧪 Dry run: nothing was written to the database")
         if report.regions_extended:
-            say(f"   {report.regions_extended} catalog deployments would gain {report.region}")
+            extended = count(report.regions_extended, "catalog deployment")
+            say(f"   {extended} would gain region {report.region}")
     else:
         say("\n📝 Writing to the database...")
         say(
-            f"[green]✅[/green] {report.added_count} deployments and "
-            f"{report.base_models_created} new base models written"
+            f"[green]✅[/green] {count(report.added_count, 'deployment')} and "
+            f"{count(report.base_models_created, 'new base model')} written"
         )
         if report.regions_extended:
+            extended = count(report.regions_extended, "deployment")
             say(
-                f"[green]✅[/green] {report.regions_extended} deployments already in the "
-                f"catalog now list region {report.region}"
+                f"[green]✅[/green] {extended} already in the catalog now "
+                f"list{'s' if report.regions_extended == 1 else ''} region {report.region}"
             )
     unpriced = report.without_price
     if unpriced:
         say(
-            f"💲 {len(unpriced)} without a known price: cost 0 and "
-            'provider_config.price_source = "unknown" (add them to pricing.yaml)'
+            f"💲 {count(len(unpriced), 'model')} without a known price: stored as unknown "
+            '(cost null, provider_config.price_source = "unknown"; add them to pricing.yaml)'
         )
 
 
@@ -86,16 +97,16 @@ def _print_final(report: DiscoveryReport) -> None:
     if grouped:
         say("\n📊 Per vendor:")
     for vendor, plans in grouped.items():
-        say(f"   {escape(vendor)} ({len(plans)} models):")
+        say(f"   {escape(vendor)} ({count(len(plans), 'model')}):")
         for plan in plans:
             price = "" if plan.price_source != "unknown" else "  💲?"
             flags = plan.flags or "·"
             say(f"      {flags}  {escape(plan.deployment_id)} — {escape(plan.name)}{price}")
     say("\n📝 Legend:")
-    say("   🔐 = needs an inference profile (Requer Inference Profile)")
+    say("   🔐 = needs an inference profile")
     say("   👁️ = vision")
     say("   ⚙️ = function calling")
-    say("   💲? = no price in the pricing file (cost 0)")
+    say("   💲? = no price in the pricing file (price unknown)")
 
 
 def print_discovery_report(report: DiscoveryReport) -> None:
@@ -109,6 +120,10 @@ def print_discovery_report(report: DiscoveryReport) -> None:
         say("\n[green]✅[/green] Models added to the catalog!")
         where = f" --region {report.region}" if report.region else ""
         say(f"💡 Certify them: myia certify --vendor <vendor>{where}")
+    elif report.listed == 0:
+        say(f"\nℹ️  Nothing to add: the provider lists no model{_where(report)}")
+    elif report.relevant == 0:
+        say(f"\nℹ️  Nothing to add: no model{_where(report)} is one MyIA can serve")
     else:
         say("\n[green]✅[/green] The catalog already has every relevant model: nothing to add")
     if report.is_simulated:
