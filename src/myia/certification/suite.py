@@ -19,11 +19,15 @@ from jsonschema import Draft202012Validator
 from myia.certification.images import COLOURS, solid_png
 from myia.certification.probe import Probe
 from myia.certification.toolcalls import DEEP_PROMPTS, DEFAULT_PROMPTS, run_battery
+from myia.db.enums import AuthType
+from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.types import (
     ChatMessage,
     ImagePart,
     StopReason,
     TextPart,
+    ToolChoiceTool,
+    ToolSpec,
 )
 
 # Capability names as the catalog stores them (base model / deployment `capabilities`).
@@ -135,23 +139,76 @@ async def vision(probe: Probe, rng: random.Random) -> Check:
     return _contains(response.text, name)
 
 
+JSON_TOOL = "record_answer"
+
+
+def _json_schema(keys: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {k: {"type": ["string", "number", "integer", "boolean"]} for k in keys},
+        "required": keys,
+    }
+
+
+def _uses_converse(probe: Probe) -> bool:
+    return probe.adapter.connection.auth_type is AuthType.AWS_CREDENTIALS
+
+
+async def _structured(probe: Probe, prompt: str, schema: dict[str, Any]) -> Any:
+    """The answer in the provider's structured-output mode: a forced tool on Bedrock,
+    `response_format: json_schema` elsewhere. Raises ProviderError when the mode is refused."""
+    message = [ChatMessage.user(prompt)]
+    if _uses_converse(probe):
+        response = await probe.chat(
+            messages=message,
+            tools=[
+                ToolSpec(name=JSON_TOOL, description="Record the JSON answer.", input_schema=schema)
+            ],
+            tool_choice=ToolChoiceTool(name=JSON_TOOL),
+            max_tokens=200,
+        )
+        call = next((c for c in response.tool_calls if c.name == JSON_TOOL), None)
+        if call is not None:
+            return call.raw_arguments if call.raw_arguments is not None else call.arguments
+        text = response.text
+    else:
+        response = await probe.chat(messages=message, json_schema=schema, max_tokens=200)
+        text = response.text
+    return _parse_json(text)
+
+
+def _parse_json(text: str) -> Any:
+    stripped = text.strip()
+    match = re.search(r"\{.*\}", stripped, re.DOTALL)
+    try:
+        return json.loads(match.group(0) if match else stripped)
+    except ValueError:
+        return stripped  # not JSON: validation reports it
+
+
 async def json_output(probe: Probe, rng: random.Random) -> Check:
+    """Structured output where the provider has it, validated against a JSON schema.
+
+    A deployment whose provider refuses the mode (a Bedrock model without tool use, an
+    OpenAI-compatible server without `response_format`) is asked in plain words instead."""
     keys = rng.sample(["name", "age", "city", "colour", "score"], 3)
     quoted = ", ".join(f'"{k}"' for k in keys)
-    schema = {"type": "object", "required": keys, "properties": {k: {} for k in keys}}
-    response = await probe.chat(
-        messages=[ChatMessage.user(f"Respond only with a JSON object with the keys {quoted}.")],
-        max_tokens=200,
-    )
-    text = response.text.strip()
-    match = re.search(r"\{.*\}", text, re.DOTALL)
+    prompt = f"Respond only with a JSON object with the keys {quoted}."
+    schema = _json_schema(keys)
+    mode = "structured"
     try:
-        parsed = json.loads(match.group(0) if match else text)
-    except ValueError:
-        return Check(False, f"not JSON: {text[:120]!r}")
+        parsed = await _structured(probe, prompt, schema)
+    except ProviderError as exc:
+        if exc.category is not ErrorCategory.VALIDATION:
+            raise
+        mode = "prompted"
+        response = await probe.chat(messages=[ChatMessage.user(prompt)], max_tokens=200)
+        parsed = _parse_json(response.text)
+    if isinstance(parsed, str):
+        return Check(False, f"{mode}: not a JSON object: {parsed[:120]!r}")
     errors = [e.message for e in Draft202012Validator(schema).iter_errors(parsed)]
     shown = sorted(parsed) if isinstance(parsed, dict) else type(parsed).__name__
-    return Check(not errors, f"keys {shown}" + (f"; {errors[0]}" if errors else ""))
+    return Check(not errors, f"{mode}: keys {shown}" + (f"; {errors[0]}" if errors else ""))
 
 
 async def max_tokens(probe: Probe, rng: random.Random) -> Check:

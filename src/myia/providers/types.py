@@ -96,6 +96,10 @@ class ChatRequest(_Strict):
     stop: list[str] = Field(default_factory=list)
     region: str | None = None
     inference_type: InferenceType = InferenceType.ON_DEMAND
+    # Structured output: the answer must be JSON valid against this schema. OpenAI-compatible
+    # adapters send it as `response_format: json_schema`; Bedrock has no such field (use a
+    # forced tool there), so its adapter refuses it rather than drop it silently.
+    json_schema: dict[str, Any] | None = None
 
 
 class StopReason(enum.StrEnum):

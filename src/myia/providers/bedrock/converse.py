@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.types import (
     ChatMessage,
     ChatRequest,
@@ -75,6 +76,12 @@ def _tool_config(request: ChatRequest) -> dict[str, Any]:
 
 def build_converse_params(request: ChatRequest, model_id: str) -> dict[str, Any]:
     """Keyword arguments for `converse` / `converse_stream`; unset options are omitted."""
+    if request.json_schema is not None:
+        raise ProviderError(
+            ErrorCategory.VALIDATION,
+            "Converse has no JSON-schema output mode: offer a tool with the schema and force it",
+            provider="bedrock",
+        )
     params: dict[str, Any] = {
         "modelId": model_id,
         "messages": [_message(m) for m in request.messages],

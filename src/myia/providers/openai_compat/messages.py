@@ -109,6 +109,11 @@ def build_chat_params(request: ChatRequest) -> dict[str, Any]:
             params[key] = value
     if request.stop:
         params["stop"] = list(request.stop)
+    if request.json_schema is not None:
+        params["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": request.json_schema},
+        }
     return params
 
 
