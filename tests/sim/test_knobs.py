@@ -338,3 +338,10 @@ def test_bedrock_forced_tool_is_structured_output() -> None:
         prose = runtime.converse(modelId="acme.prose-v1", messages=prompt, toolConfig=config)
         assert prose["stopReason"] == "end_turn"
         assert "toolUse" not in prose["output"]["message"]["content"][0]
+
+
+def test_the_ground_truth_bar_is_certification_s() -> None:
+    from myia.certification.toolcalls import MIN_SCHEMA_ACCURACY
+    from myia.sim.outcome import TOOL_SCHEMA_ACCURACY_MIN
+
+    assert TOOL_SCHEMA_ACCURACY_MIN == MIN_SCHEMA_ACCURACY
