@@ -1,4 +1,6 @@
-"""Request body size limit, enforced before anything reads the body (authentication included).
+"""Request body size limit, enforced before anything reads the body (authentication included),
+and URLs refused when they carry a NUL byte (no column can store one: PostgreSQL fails the
+query, SQLite stores it).
 
 Pure ASGI, outermost: a declared `Content-Length` over the limit is answered 413 without
 reading a byte; a chunked or lying body is counted as it streams and cut at the limit, so an
@@ -13,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
+NUL_IN_URL = "invalid input — the URL must not contain NUL (%00) characters"
 
 
 def too_large_message(limit: int) -> str:
@@ -27,8 +30,31 @@ class BodyTooLargeError(HTTPException):
         super().__init__(413, too_large_message(limit))
 
 
-def _too_large_body(limit: int) -> bytes:
-    return json.dumps({"detail": too_large_message(limit), "errors": []}).encode()
+async def _send_error(send: Send, status: int, message: str) -> None:
+    errors = [{"field": "url", "message": message}] if status == 422 else []
+    body = json.dumps({"detail": message, "errors": errors}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _declared_too_large(scope: Scope, limit: int) -> bool:
+    declared = dict(scope["headers"]).get(b"content-length")
+    if declared is None:
+        return False
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return False  # the server refuses a malformed length itself
 
 
 class BodyLimitMiddleware:
@@ -36,34 +62,16 @@ class BodyLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _reject(self, send: Send) -> None:
-        body = _too_large_body(self.max_bytes)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            try:
-                too_large = int(declared) > self.max_bytes
-            except ValueError:
-                too_large = False  # the server refuses a malformed length itself
-            if too_large:
-                await self._reject(send)
-                return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            await _send_error(send, 422, NUL_IN_URL)
+            return
+        if _declared_too_large(scope, self.max_bytes):
+            await _send_error(send, 413, too_large_message(self.max_bytes))
+            return
 
         received = 0
         started = False
@@ -87,4 +95,4 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLargeError:
             if not started:
-                await self._reject(send)
+                await _send_error(send, 413, too_large_message(self.max_bytes))

@@ -60,6 +60,9 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, f"invalid input — {summary}", errors=errors)
 
 
+_UNPARSEABLE = "There was an error parsing the body"
+
+
 def _cleaned(message: str) -> str:
     # pydantic prefixes messages of our own validators with "Value error, ".
     return message.removeprefix("Value error, ")
@@ -127,6 +130,17 @@ async def _too_deep(_request: Request, _exc: Exception) -> JSONResponse:
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSEABLE:
+        # FastAPI's answer to a body that is not even text; a malformed JSON body is a 422
+        # already, and one status for "your body is not valid" is simpler for clients.
+        message = (
+            "the body is nested too deeply"
+            if isinstance(exc.__cause__, RecursionError)
+            else "the body is not valid JSON text (UTF-8)"
+        )
+        return _error(
+            422, f"invalid input — {message}", errors=[{"field": "body", "message": message}]
+        )
     return _error(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
 

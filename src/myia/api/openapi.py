@@ -59,6 +59,9 @@ _DESCRIPTIONS = {
     503: "The database is unavailable",
 }
 _WRITES = {"post", "put", "patch", "delete"}
+# The OpenAI-compatible gateway answers errors in OpenAI's shape, not this API's, and
+# declares its own statuses: its operations are left as their router describes them.
+OWN_ERROR_PREFIXES = ("/v1/",)
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -100,6 +103,8 @@ def describe_errors(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     # document generator walks), carrying the full path and the merged dependencies.
     for route in routing.iter_route_contexts(app.routes):
         if not isinstance(route.original_route, routing.APIRoute) or not route.include_in_schema:
+            continue
+        if route.path_format.startswith(OWN_ERROR_PREFIXES):
             continue
         for method in route.methods or ():
             operation = paths.get(route.path_format, {}).get(method.lower())

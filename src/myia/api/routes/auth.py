@@ -32,7 +32,11 @@ async def register(body: UserCreate, session: SessionDep, settings: SettingsDep)
     return UserPublic.model_validate(user)
 
 
-@router.post("/login", summary="Exchange email and password for a bearer token")
+@router.post(
+    "/login",
+    summary="Exchange email and password for a bearer token",
+    responses={401: {"description": "Incorrect email or password (or a disabled account)"}},
+)
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, state: StateDep
 ) -> TokenPublic:
