@@ -104,7 +104,7 @@ def describe_errors(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     for route in routing.iter_route_contexts(app.routes):
         if not isinstance(route.original_route, routing.APIRoute) or not route.include_in_schema:
             continue
-        if route.path_format.startswith(OWN_ERROR_PREFIXES):
+        if (route.path_format or "").startswith(OWN_ERROR_PREFIXES):
             continue
         for method in route.methods or ():
             operation = paths.get(route.path_format, {}).get(method.lower())
