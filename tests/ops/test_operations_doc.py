@@ -5,6 +5,7 @@ installation (SQLite and PostgreSQL) with `myia serve` answering where the page 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import subprocess
@@ -79,8 +80,8 @@ def test_every_shell_block_of_operations_md_runs(
         if DOC_SERVER in block:
             if server is None:  # started once the schema exists, as an operator would
                 server = serve(db_url)
-                url = server.url
-                wait_for(lambda: validates(url, env), what="the server's workers to beat")
+                ready = functools.partial(validates, server.url, env)
+                wait_for(ready, what="the server's workers to beat")
             block = block.replace(DOC_SERVER, f"127.0.0.1:{server.port}")
         done = subprocess.run(
             ["bash", "-c", "set -euo pipefail\n" + block],
