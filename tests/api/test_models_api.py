@@ -327,6 +327,11 @@ V2_OPERATIONS = {
     "/api/v2/providers/{provider_id}": {"get", "put"},
     "/api/v2/api-keys": {"get", "post"},
     "/api/v2/api-keys/{key_id}": {"delete"},
+    "/api/v2/chats": {"get", "post"},
+    "/api/v2/chats/{chat_id}": {"get", "patch", "delete"},
+    "/api/v2/chats/{chat_id}/messages": {"get", "post"},
+    "/api/v2/metrics": {"get"},
+    "/api/v2/metrics/{deployment_id}": {"get"},
 }
 
 
@@ -351,8 +356,9 @@ async def test_openapi_documents_every_v2_operation(tmp_path: Any) -> None:
             if success != "204":
                 schema = operation["responses"][success]["content"]["application/json"]["schema"]
                 assert "$ref" in schema, where
-            # Catalog writes need the admin role; a user's own keys do not.
-            if method in ("post", "put", "delete") and not path.startswith("/api/v2/api-keys"):
+            # Catalog writes need the admin role; a user's own keys and chats do not.
+            own = path.startswith(("/api/v2/api-keys", "/api/v2/chats"))
+            if method in ("post", "put", "delete") and not own:
                 assert "403" in operation["responses"], where
     schemas = spec["components"]["schemas"]
     for name in ("BaseModelCreate", "DeploymentCreate", "ProviderCreate", "PriceComparison"):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from myia.catalog.badges import badges_by_base_model, badges_by_deployment, certification_conditions
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.deployments import deployment_public
 from myia.catalog.filters import BaseModelFilters
@@ -24,6 +25,7 @@ from myia.catalog.schemas import (
     BaseModelsPublic,
     BaseModelUpdate,
     Capabilities,
+    CertificationBadge,
 )
 from myia.db.models import BaseModel, ModelDeployment, Provider
 from myia.errors import ConflictError, NotFoundError
@@ -36,7 +38,11 @@ _WITH_DEPLOYMENTS = selectinload(BaseModel.deployments).joinedload(ModelDeployme
 Placement = tuple[bool, str]
 
 
-def _public_fields(row: BaseModel, placements: list[Placement]) -> dict[str, Any]:
+def _public_fields(
+    row: BaseModel,
+    placements: list[Placement],
+    certifications: list[CertificationBadge] | None = None,
+) -> dict[str, Any]:
     active_on = [slug for is_active, slug in placements if is_active]
     return {
         "id": row.id,
@@ -53,24 +59,35 @@ def _public_fields(row: BaseModel, placements: list[Placement]) -> dict[str, Any
         "deployment_count": len(placements),
         "active_deployment_count": len(active_on),
         "providers": sorted(set(active_on)),
+        "certifications": certifications or [],
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
 
 
-def base_model_detail(row: BaseModel) -> BaseModelDetail:
-    """Needs `row.deployments` and their providers loaded (see `_WITH_DEPLOYMENTS`)."""
+def base_model_detail(
+    row: BaseModel, badges: dict[str, list[CertificationBadge]] | None = None
+) -> BaseModelDetail:
+    """Needs `row.deployments` and their providers loaded (see `_WITH_DEPLOYMENTS`);
+    `badges` are the deployments' certifications by deployment id."""
+    badges = badges or {}
     deployments = sorted(row.deployments, key=lambda d: (d.provider.slug, d.deployment_id, d.id))
     for deployment in deployments:
         # The parent is at hand; setting it without history spares a lookup per deployment.
         set_committed_value(deployment, "base_model", row)
     placements = [(d.is_active, d.provider.slug) for d in deployments]
+    certifications = [b for d in deployments for b in badges.get(d.id, [])]
     return BaseModelDetail.model_validate(
         {
-            **_public_fields(row, placements),
-            "deployments": [deployment_public(d) for d in deployments],
+            **_public_fields(row, placements, certifications),
+            "deployments": [deployment_public(d, badges.get(d.id)) for d in deployments],
         }
     )
+
+
+async def _detail(session: AsyncSession, row: BaseModel) -> BaseModelDetail:
+    badges = await badges_by_deployment(session, [d.id for d in row.deployments])
+    return base_model_detail(row, badges)
 
 
 async def _placements(session: AsyncSession, model_ids: list[str]) -> dict[str, list[Placement]]:
@@ -119,6 +136,14 @@ def _conditions(filters: BaseModelFilters) -> list[ColumnElement[bool]]:
                 ModelDeployment.base_model_id == BaseModel.id, ModelDeployment.is_active.is_(True)
             )
         )
+    conditions.extend(
+        certification_conditions(
+            certified=filters.certified,
+            region=filters.region,
+            badge=filters.badge,
+            on_base_model=True,
+        )
+    )
     return conditions
 
 
@@ -141,9 +166,12 @@ async def list_base_models(
         total = await session.scalar(select(func.count(BaseModel.id)).where(*_conditions(filters)))
         rows = list(await session.scalars(_page_query(filters)))
         placements = await _placements(session, [row.id for row in rows])
+        badges = await badges_by_base_model(session, [row.id for row in rows])
         return BaseModelsPublic(
             items=[
-                BaseModelPublic.model_validate(_public_fields(row, placements[row.id]))
+                BaseModelPublic.model_validate(
+                    _public_fields(row, placements[row.id], badges.get(row.id))
+                )
                 for row in rows
             ],
             total=total or 0,
@@ -170,7 +198,7 @@ async def get_base_model(
     *, session: AsyncSession, cache: CatalogCache, model_id: str
 ) -> BaseModelDetail:
     async def load() -> BaseModelDetail:
-        return base_model_detail(await _load(session, model_id))
+        return await _detail(session, await _load(session, model_id))
 
     return await cache.get_or_load(BASE_MODELS, ("get", model_id), load)
 
@@ -194,7 +222,7 @@ async def create_base_model(
     session.add(row)
     await session.commit()
     await cache.invalidate(*_WRITE_INVALIDATES)
-    return base_model_detail(await _load(session, row.id))
+    return await _detail(session, await _load(session, row.id))
 
 
 async def update_base_model(
@@ -215,7 +243,7 @@ async def update_base_model(
         setattr(row, name, value)
     await session.commit()
     await cache.invalidate(*_WRITE_INVALIDATES)
-    return base_model_detail(await _load(session, model_id))
+    return await _detail(session, await _load(session, model_id))
 
 
 async def delete_base_model(*, session: AsyncSession, cache: CatalogCache, model_id: str) -> None:

@@ -12,11 +12,13 @@ from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, joinedload
 
+from myia.catalog.badges import badges_by_deployment, certification_conditions
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.filters import DeploymentFilters, ModelDeploymentFilters
 from myia.catalog.schemas import (
     BaseModelRef,
     CapabilitiesOverride,
+    CertificationBadge,
     DeploymentCreate,
     DeploymentPublic,
     DeploymentsPublic,
@@ -38,7 +40,9 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def deployment_public(row: ModelDeployment) -> DeploymentPublic:
+def deployment_public(
+    row: ModelDeployment, certifications: list[CertificationBadge] | None = None
+) -> DeploymentPublic:
     """Needs `row.base_model` and `row.provider` loaded."""
     data: dict[str, Any] = {name: getattr(row, name) for name in _COLUMNS}
     if row.capabilities is not None:
@@ -50,7 +54,13 @@ def deployment_public(row: ModelDeployment) -> DeploymentPublic:
     data["effective_capabilities"] = merge_capabilities(
         row.base_model.capabilities, row.capabilities
     )
+    data["certifications"] = certifications or []
     return DeploymentPublic.model_validate(data)
+
+
+async def _with_badges(session: AsyncSession, row: ModelDeployment) -> DeploymentPublic:
+    badges = await badges_by_deployment(session, [row.id])
+    return deployment_public(row, badges.get(row.id))
 
 
 def effective_capability(name: str) -> ColumnElement[bool]:
@@ -79,6 +89,11 @@ def _conditions(filters: DeploymentFilters) -> list[ColumnElement[bool]]:
     if filters.active is not None:
         conditions.append(ModelDeployment.is_active.is_(filters.active))
     conditions.extend(effective_capability(name) for name in filters.capability)
+    conditions.extend(
+        certification_conditions(
+            certified=filters.certified, region=filters.region, badge=filters.badge
+        )
+    )
     return conditions
 
 
@@ -103,8 +118,10 @@ async def _page(session: AsyncSession, filters: DeploymentFilters) -> Deployment
             contains_eager(ModelDeployment.base_model), contains_eager(ModelDeployment.provider)
         )
     )
+    page = list(rows)
+    badges = await badges_by_deployment(session, [row.id for row in page])
     return DeploymentsPublic(
-        items=[deployment_public(row) for row in rows],
+        items=[deployment_public(row, badges.get(row.id)) for row in page],
         total=total or 0,
         page=filters.page,
         page_size=filters.page_size,
@@ -150,7 +167,7 @@ async def get_deployment(
     *, session: AsyncSession, cache: CatalogCache, deployment_id: str
 ) -> DeploymentPublic:
     async def load() -> DeploymentPublic:
-        return deployment_public(await _load(session, deployment_id))
+        return await _with_badges(session, await _load(session, deployment_id))
 
     return await cache.get_or_load(DEPLOYMENTS, ("get", deployment_id), load)
 
@@ -202,7 +219,7 @@ async def create_deployment(
     session.add(row)
     await session.commit()
     await cache.invalidate(*_WRITE_INVALIDATES)
-    return deployment_public(await _load(session, row.id))
+    return await _with_badges(session, await _load(session, row.id))
 
 
 async def update_deployment(
@@ -223,7 +240,7 @@ async def update_deployment(
         setattr(row, name, value)
     await session.commit()
     await cache.invalidate(*_WRITE_INVALIDATES)
-    return deployment_public(await _load(session, deployment_id))
+    return await _with_badges(session, await _load(session, deployment_id))
 
 
 async def delete_deployment(

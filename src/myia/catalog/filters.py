@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from myia.catalog.schemas import CAPABILITY_FLAGS
+from myia.catalog.schemas import CAPABILITY_FLAGS, BadgeName
 from myia.db.enums import InferenceType
 from myia.validation import StrictInput
 
@@ -61,7 +61,20 @@ class ProviderFilters(PageParams):
     active: bool | None = Field(default=None, description="Only active (true) or inactive")
 
 
-class ModelDeploymentFilters(PageParams):
+class CertificationFilters(PageParams):
+    """On one certification row: `region`, `badge` and (certified=true) valid, together."""
+
+    certified: bool | None = Field(
+        default=None,
+        description="true: certified (not expired) [in `region`]; false: no such certification",
+    )
+    region: str | None = Field(
+        default=None, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$", description="Region"
+    )
+    badge: BadgeName | None = Field(default=None, description="Certification badge")
+
+
+class ModelDeploymentFilters(CertificationFilters):
     """Filters on the deployments of one base model."""
 
     provider: str | None = Field(default=None, max_length=64, description="Provider slug")
@@ -76,7 +89,7 @@ class DeploymentFilters(ModelDeploymentFilters):
     base_model_id: str | None = Field(default=None, max_length=36)
 
 
-class BaseModelFilters(PageParams):
+class BaseModelFilters(CertificationFilters):
     vendor: str | None = Field(default=None, max_length=100)
     family: str | None = Field(default=None, max_length=100)
     provider: str | None = Field(

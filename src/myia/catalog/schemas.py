@@ -217,6 +217,9 @@ class BaseModelPublic(BaseModelBase):
     deployment_count: int = Field(description="Deployments of this model, active or not")
     active_deployment_count: int
     providers: list[str] = Field(description="Slugs of providers with an active deployment")
+    certifications: list[CertificationBadge] = Field(
+        default_factory=list, description="Its deployments' certifications, per region"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -232,6 +235,25 @@ class BaseModelRef(BaseModel):
     name: str
     vendor: str
     family: str | None
+
+
+# --- certification badges (issue 15: every signed-in user sees them) -------------------------
+BadgeName = Literal["PREMIUM", "RECOMMENDED", "FUNCTIONAL", "LIMITED", "UNSTABLE", "FAILED"]
+
+
+class CertificationBadge(BaseModel):
+    """A deployment's certification in one region, as the catalog shows it."""
+
+    model_config = _PUBLIC
+
+    deployment_id: str = Field(description="Deployment id (catalog)")
+    region: str
+    status: str = Field(examples=["CERTIFIED"])
+    badge: str | None = Field(default=None, examples=["RECOMMENDED"])
+    rating: float | None = Field(default=None, description="0-5")
+    certified_at: datetime | None = None
+    expires_at: datetime | None = None
+    valid: bool = Field(description="CERTIFIED and not expired: what the gateway routes to")
 
 
 # --- deployments ----------------------------------------------------------------------------
@@ -310,6 +332,9 @@ class DeploymentPublic(DeploymentBase):
     base_model: BaseModelRef
     effective_capabilities: Capabilities = Field(
         description="The base model's capabilities overridden by this deployment's"
+    )
+    certifications: list[CertificationBadge] = Field(
+        default_factory=list, description="Certification per region (status, badge, expiry)"
     )
     created_at: datetime
     updated_at: datetime

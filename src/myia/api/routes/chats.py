@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from myia.api.deps import CacheDep, CurrentUser, SessionDep, SettingsDep, StateDep
+from myia.catalog import openapi
 from myia.chat import service
 from myia.chat.schemas import (
     MAX_PAGE_SIZE,
@@ -35,12 +36,14 @@ Page = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Start a chat")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Start a chat", responses=openapi.READ
+)
 async def create_chat(body: ChatCreate, user: CurrentUser, session: SessionDep) -> ChatPublic:
     return await service.create_chat(session=session, user_id=user.id, data=body)
 
 
-@router.get("", summary="My chats, most recently active first")
+@router.get("", summary="My chats, most recently active first", responses=openapi.READ)
 async def list_chats(
     user: CurrentUser, session: SessionDep, page: Page = 1, page_size: PageSize = 50
 ) -> ChatsPublic:
@@ -49,12 +52,12 @@ async def list_chats(
     )
 
 
-@router.get("/{chat_id}", summary="One of my chats")
+@router.get("/{chat_id}", summary="One of my chats", responses=openapi.READ_ONE)
 async def get_chat(chat_id: ChatId, user: CurrentUser, session: SessionDep) -> ChatPublic:
     return await service.get_chat(session=session, user_id=user.id, chat_id=chat_id)
 
 
-@router.patch("/{chat_id}", summary="Rename a chat")
+@router.patch("/{chat_id}", summary="Rename a chat", responses=openapi.READ_ONE)
 async def rename_chat(
     chat_id: ChatId, body: ChatUpdate, user: CurrentUser, session: SessionDep
 ) -> ChatPublic:
@@ -66,12 +69,17 @@ async def rename_chat(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Delete a chat and its messages",
+    responses=openapi.READ_ONE,
 )
 async def delete_chat(chat_id: ChatId, user: CurrentUser, session: SessionDep) -> None:
     await service.delete_chat(session=session, user_id=user.id, chat_id=chat_id)
 
 
-@router.get("/{chat_id}/messages", summary="A chat's history, oldest first, paged")
+@router.get(
+    "/{chat_id}/messages",
+    summary="A chat's history, oldest first, paged",
+    responses=openapi.READ_ONE,
+)
 async def list_messages(
     chat_id: ChatId,
     user: CurrentUser,
@@ -97,12 +105,14 @@ async def _sse_stream(events: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
 @router.post(
     "/{chat_id}/messages",
     summary="Send a message; the answer streams as server-sent events",
-    response_model=None,
+    response_model=MessagePublic,
     responses={
+        **openapi.READ_ONE,
         200: {
-            "description": "text/event-stream (or the stored answer with ?stream=false)",
-            "content": {"text/event-stream": {}, "application/json": {}},
-        }
+            "description": "text/event-stream: start, delta…, [error,] done (the stored "
+            "message); with ?stream=false, the stored message as JSON",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
     },
 )
 async def send_message(

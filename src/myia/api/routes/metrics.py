@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from myia.api.deps import CurrentUser, SessionDep
+from myia.catalog import openapi
 from myia.db.enums import UserRole
 from myia.errors import NotFoundError, PermissionDeniedError
 from myia.metrics import service
@@ -36,7 +37,14 @@ def _window(
     return service.window(since=since, until=until, last=timedelta(hours=hours))
 
 
-@router.get("", summary="Latency, errors, tokens and cost of provider calls in a window")
+_READ = {**openapi.READ, 403: openapi.CREATE[403]}
+
+
+@router.get(
+    "",
+    summary="Latency, errors, tokens and cost of provider calls in a window",
+    responses=_READ,
+)
 async def get_metrics(
     user: CurrentUser,
     session: SessionDep,
@@ -65,7 +73,11 @@ async def get_metrics(
     )
 
 
-@router.get("/{deployment_id}", summary="One deployment's figures, per region by default")
+@router.get(
+    "/{deployment_id}",
+    summary="One deployment's figures, per region by default",
+    responses={**_READ, **openapi.READ_ONE},
+)
 async def get_deployment_metrics(
     deployment_id: Annotated[str, Path(max_length=36, description="model_deployments.id")],
     _user: CurrentUser,
