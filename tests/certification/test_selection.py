@@ -216,3 +216,13 @@ async def test_availability_first(session: AsyncSession, catalog: Any) -> None:
     assert "--probe-unlisted" in caught.value.message
     assert len(await jobs.list_jobs(session=session)) == before
     assert JobSelection.model_validate({"all": True, "probe_unlisted": True}).probe_unlisted
+    # A job says which pairs it left out and why; they are not items, nor counted.
+    job, item_ids = await jobs.create_job(
+        session=session, selection=JobSelection(models=[CLAUDE], regions=asked), default_regions=[]
+    )
+    assert job.total_models == len(item_ids) == 1
+    assert job.config is not None
+    assert [(s["deployment_id"], s["region"]) for s in job.config["skipped"]] == [
+        (CLAUDE, "eu-west-1"),
+        (CLAUDE, "sa-east-1"),
+    ]

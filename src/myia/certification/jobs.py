@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.certification.selection import JobSelection, resolve_items
+from myia.certification.selection import JobSelection, resolve_selection
 from myia.db.enums import CertificationJobType, JobItemStatus, JobStatus
 from myia.db.models import CertificationJob, CertificationJobItem
 from myia.db.types import utcnow
@@ -39,16 +39,26 @@ async def create_job(
     selection — before anything is written. `job_type` overrides the type the selection
     implies (`myia recertify` re-runs everything as a RECERTIFY job).
     """
-    deployments, pairs = await resolve_items(
+    selected = await resolve_selection(
         session=session, selection=selection, default_regions=default_regions
     )
+    deployments, pairs = selected.deployments, selected.pairs
+    # Pairs asked for but not offered: the job says which and why; they are not items.
+    skipped = [
+        {"deployment_id": s.deployment.deployment_id, "region": s.region, "reason": s.reason}
+        for s in selected.skipped
+    ]
     job = CertificationJob(
         type=job_type or selection.job_type(len(deployments)),
         regions=sorted({r for _, r in pairs}),
         deployment_ids=sorted({d.id for d, _ in pairs}),
         status=JobStatus.QUEUED,
         total_models=len(pairs),
-        config={**(config or {}), "selection": selection.model_dump(exclude_defaults=True)},
+        config={
+            **(config or {}),
+            "selection": selection.model_dump(exclude_defaults=True),
+            **({"skipped": skipped} if skipped else {}),
+        },
         created_by=created_by,
     )
     session.add(job)
