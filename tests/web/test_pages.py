@@ -188,3 +188,28 @@ async def test_chat_lists_chats_and_refuses_a_model_without_a_certified_route(
         headers={"accept": "text/event-stream"},
     )
     assert streamed.status_code == 422 and "model" in streamed.json()["errors"]
+
+
+async def test_an_api_key_is_shown_once_then_only_its_prefix(
+    user_client: httpx.AsyncClient,
+) -> None:
+    token = user_client.headers["x-test-csrf"]
+    created = await user_client.post(
+        "/settings/api-keys", data={"csrf_token": token, "key_name": "laptop"}
+    )
+    assert created.status_code == 200
+    import re
+
+    key = re.search(r'data-testid="new-api-key">([^<]+)<', created.text)
+    assert key
+    later = await user_client.get("/settings")
+    assert key.group(1) not in later.text and "laptop" in later.text
+    key_id = re.search(r'action="/settings/api-keys/([^/]+)/revoke"', later.text)
+    assert key_id
+    revoked = await user_client.post(
+        f"/settings/api-keys/{key_id.group(1)}/revoke", data={"csrf_token": token}
+    )
+    assert revoked.status_code == 303
+    assert "revoked" in (await user_client.get("/settings")).text
+    empty = await user_client.post("/settings/api-keys", data={"csrf_token": token})
+    assert empty.status_code == 422 and 'id="f-key_name-error"' in empty.text

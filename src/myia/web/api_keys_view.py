@@ -1,17 +1,13 @@
-"""The settings page's view of gateway API keys.
-
-The API-key service belongs to the gateway work; until it is in the tree this module says
-so (`AVAILABLE = False`) and the page shows "not available yet" instead of a fake list.
-"""
+"""The settings page's view of gateway API keys (the `myia.apikeys` service)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-AVAILABLE = False
+from myia.apikeys import service
+from myia.apikeys.schemas import ApiKeyPublic
 
 
-async def list_keys(*, session: AsyncSession, user_id: str) -> list[Any]:
-    return []
+async def list_keys(*, session: AsyncSession, user_id: str) -> list[ApiKeyPublic]:
+    rows = await service.list_api_keys(session=session, user_id=user_id, include_revoked=True)
+    return [ApiKeyPublic.model_validate(r) for r in reversed(rows)]

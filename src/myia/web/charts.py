@@ -8,9 +8,9 @@ from html import escape
 
 from markupsafe import Markup
 
-ROW_H = 26
-LABEL_W = 150
-BAR_W = 360
+ROW_H = 24
+LABEL_W = 120
+BAR_W = 250
 VALUE_W = 70
 WIDTH = LABEL_W + BAR_W + VALUE_W
 

@@ -1,7 +1,7 @@
-"""A user's page preferences (theme, default region) in `user_settings`.
+"""What every page needs of the user's settings (theme, default region), read-only.
 
-No service owned these two columns before the web UI; they are read on every page, so they
-live next to it. Service style all the same: keyword-only, session in, domain errors out.
+A read that never writes (`myia.users.settings.get_user_settings` creates a missing row), so
+the layout can load it on each page from a read session; changes go through that service.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.certification.regions import unknown_regions
 from myia.db.models import UserSettings
-from myia.errors import InvalidInputError
 
 THEMES = ("light", "dark", "system")
 
@@ -29,20 +27,3 @@ async def get_preferences(*, session: AsyncSession, user_id: str) -> Preferences
     if row is None:
         return Preferences()
     return Preferences(theme=row.theme or "system", default_region=row.default_region)
-
-
-async def update_preferences(
-    *, session: AsyncSession, user_id: str, theme: str, default_region: str | None
-) -> Preferences:
-    if theme not in THEMES:
-        raise InvalidInputError("theme", f"choose one of: {', '.join(THEMES)}")
-    if default_region and unknown_regions([default_region]):
-        raise InvalidInputError("default_region", f"unknown region: {default_region}")
-    row = await session.scalar(select(UserSettings).where(UserSettings.user_id == user_id))
-    if row is None:
-        row = UserSettings(user_id=user_id)
-        session.add(row)
-    row.theme = theme
-    row.default_region = default_region or None
-    await session.commit()
-    return Preferences(theme=theme, default_region=row.default_region)

@@ -6,6 +6,7 @@ CSRF cookie when the visitor had none yet.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,12 +54,19 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %" if value <= 1 else f"{value:.0f} %"
 
 
+def readable(value: Any) -> str:
+    """JSON for people (autoescaping still applies): no \\u0027 escapes, unlike tojson."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
 def zip_self(values: Any) -> list[tuple[Any, Any]]:
     """Options whose value is also their label."""
     return [(v, v) for v in values]
 
 
-templates.env.filters.update(usd=usd, when=when, ms=ms, percent=percent, zip_self=zip_self)
+templates.env.filters.update(
+    usd=usd, when=when, ms=ms, percent=percent, zip_self=zip_self, readable=readable
+)
 templates.env.globals.update(BADGE_STARS=BADGE_STARS, CSRF_FIELD=CSRF_FIELD)
 
 

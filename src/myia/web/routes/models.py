@@ -50,7 +50,12 @@ async def models_page(
     regions = settings.default_regions
     region = region if region in regions else ""
     everything = await all_deployments(session=session, cache=cache)
-    vendors = sorted({d.base_model.vendor for d in everything}, key=str.lower)
+    # One entry per vendor whatever its case ("meta" from a seed, "Meta" from discovery): the
+    # filter ignores case, and the capitalised spelling reads better.
+    spellings: dict[str, str] = {}
+    for name in sorted({d.base_model.vendor for d in everything}):
+        spellings.setdefault(name.lower(), name)
+    vendors = sorted(spellings.values(), key=str.lower)
     deployments = (
         await all_deployments(session=session, cache=cache, vendor=vendor, capability=capability)
         if vendor or capability

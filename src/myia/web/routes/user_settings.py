@@ -10,16 +10,19 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from myia.api.deps import CacheDep, SessionDep, SettingsDep
+from myia.apikeys import service as api_keys
+from myia.apikeys.schemas import ApiKeyCreate
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
 from myia.catalog.providers import list_providers
 from myia.credentials import service as credentials
 from myia.credentials.checks import check_credentials
 from myia.credentials.schemas import CredentialInput
 from myia.errors import MyIAError
+from myia.users.settings import UserSettingsUpdate, update_user_settings
 from myia.web import api_keys_view
 from myia.web.deps import CheckedForm, SignedIn, field
 from myia.web.forms import non_empty, service_errors, validation_errors
-from myia.web.preferences import THEMES, update_preferences
+from myia.web.preferences import THEMES
 from myia.web.templating import Viewer, render
 
 router = APIRouter()
@@ -52,7 +55,6 @@ async def _page(
         "cred_errors": {},
         "message": None,
         "api_keys": await api_keys_view.list_keys(session=session, user_id=viewer.user.id),
-        "api_keys_available": api_keys_view.AVAILABLE,
         "new_key": None,
     }
     context.update(extra)
@@ -83,17 +85,17 @@ async def save_preferences(
 ) -> Response:
     assert viewer.user is not None
     try:
-        await update_preferences(
-            session=session,
-            user_id=viewer.user.id,
-            theme=field(form, "theme"),
-            default_region=field(form, "default_region") or None,
+        data = UserSettingsUpdate.model_validate(
+            {"theme": field(form, "theme"), "default_region": field(form, "default_region") or None}
         )
+        await update_user_settings(session=session, user_id=viewer.user.id, data=data)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
     except MyIAError as exc:
-        return await _page(
-            request, viewer, session, cache, settings, status_code=422, errors=service_errors(exc)
-        )
-    return RedirectResponse("/settings?saved=prefs", status_code=303)
+        errors = service_errors(exc)
+    else:
+        return RedirectResponse("/settings?saved=prefs", status_code=303)
+    return await _page(request, viewer, session, cache, settings, status_code=422, errors=errors)
 
 
 @router.post("/settings/credentials")
@@ -173,3 +175,41 @@ async def validate_credential(
         return render(request, settings, "validation_result.html", viewer, result=None, error=exc)
     result = results[0] if results else None
     return render(request, settings, "validation_result.html", viewer, result=result, error=None)
+
+
+@router.post("/settings/api-keys")
+async def create_api_key(
+    request: Request,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+) -> Response:
+    """The key is in this one answer and never again (MyIA keeps a hash)."""
+    assert viewer.user is not None
+    try:
+        data = ApiKeyCreate(name=field(form, "key_name"))
+        _row, key = await api_keys.create_api_key(
+            session=session, user_id=viewer.user.id, name=data.name
+        )
+    except ValidationError as exc:
+        errors = {"key_name": next(iter(validation_errors(exc).values()))}
+    except MyIAError as exc:
+        errors = {"key_name": next(iter(service_errors(exc).values()))}
+    else:
+        return await _page(request, viewer, session, cache, settings, new_key=key)
+    return await _page(
+        request, viewer, session, cache, settings, status_code=422, key_errors=errors
+    )
+
+
+@router.post("/settings/api-keys/{key_id}/revoke")
+async def revoke_api_key(
+    key_id: str, _form: CheckedForm, viewer: SignedIn, session: SessionDep, cache: CacheDep
+) -> Response:
+    assert viewer.user is not None
+    await api_keys.revoke_api_key(
+        session=session, cache=cache, key_id=key_id, user_id=viewer.user.id
+    )
+    return RedirectResponse("/settings?saved=del", status_code=303)
