@@ -12,12 +12,15 @@ import asyncio
 import contextlib
 import os
 
+import httpx
 from pydantic import SecretStr
 
 from myia.db.enums import AuthType
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ApiKeyCredentials, ProviderConnection
+from myia.providers.openai_compat.client import AZURE_SLUG
 from myia.providers.registry import get_adapter
+from myia.routing.raw_openai import RawOpenAIAdapter
 from myia.routing.types import ProviderRef
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -41,18 +44,40 @@ def platform_connection(
 
 
 class AdapterPool:
-    """Adapters keyed by (provider, base URL, region); closed together at shutdown."""
+    """Adapters keyed by (provider, base URL, region); closed together at shutdown.
 
-    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    OpenAI-compatible providers (but Azure, whose paths differ) get the lean
+    `RawOpenAIAdapter`, all sharing one HTTP connection pool; the others (Bedrock, Azure,
+    plugins) their registered adapter.
+    """
+
+    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S, raw_openai: bool = True) -> None:
         self.timeout_s = timeout_s
+        self.raw_openai = raw_openai
         self._adapters: dict[tuple[str, str | None, str | None], ProviderAdapter] = {}
+        self._http: httpx.AsyncClient | None = None
+
+    def _raw(self, connection: ProviderConnection) -> RawOpenAIAdapter:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0)),
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            )
+        return RawOpenAIAdapter(connection, self._http)
 
     def get(self, provider: ProviderRef, region: str | None) -> ProviderAdapter:
         key = (provider.slug, provider.base_url, region if provider.regional else None)
         adapter = self._adapters.get(key)
         if adapter is None:
             connection = platform_connection(provider, region, timeout_s=self.timeout_s)
-            adapter = self._adapters[key] = get_adapter(connection)
+            raw = (
+                self.raw_openai
+                and provider.auth_type is AuthType.API_KEY
+                and provider.slug != AZURE_SLUG
+            )
+            adapter = self._adapters[key] = (
+                self._raw(connection) if raw else get_adapter(connection)
+            )
         return adapter
 
     def __len__(self) -> int:
@@ -63,3 +88,6 @@ class AdapterPool:
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(adapter.aclose(), timeout=5)
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
