@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from myia.cli.console import fail
+from myia.cli.console import fail, is_interactive
 from myia.cli.db import run_on_database, say
 from myia.config import get_settings
 from myia.db.engine import Database
@@ -35,6 +35,8 @@ def validate(
     password = os.environ.get(PASSWORD_VARIABLE) or None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n") or None
+    if email and not password and is_interactive() and not password_stdin:
+        password = typer.prompt("Password", hide_input=True) or None
     if email and not password:
         raise fail(f"--email needs a password: --password-stdin or {PASSWORD_VARIABLE}")
     settings = get_settings()
