@@ -13,7 +13,7 @@ err_console = Console(stderr=True, highlight=False)
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error to stderr and return the Exit to raise (`raise fail(...)`)."""
-    err_console.print(f"[red]✗[/red] {message}")
+    err_console.print(f"[red]✗[/red] {message}", soft_wrap=True)  # one line, for scripts too
     return typer.Exit(code)
 
 

@@ -66,8 +66,11 @@ def _begin(connection: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalize_url(url)
     path = sqlite_path(url)
+    # Off for operator commands that must create nothing (maintenance.connection).
+    create_directory = kwargs.pop("create_directory", True)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create_directory:
+            path.parent.mkdir(parents=True, exist_ok=True)
     else:
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)

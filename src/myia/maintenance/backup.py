@@ -138,7 +138,23 @@ def _sqlite_source(database: Database) -> Path:
         raise BackupError("an in-memory SQLite database cannot be backed up")
     if not path.exists():
         raise BackupError(f"the SQLite file {path} does not exist: nothing to back up")
+    if not _has_tables(path):
+        # A file connecting just created: "✅ backed up" would hide a wrong DATABASE_URL.
+        raise BackupError(
+            f"the SQLite file {path} holds no tables (a new, empty database): nothing to "
+            "back up; check DATABASE_URL, or run `myia db migrate` first"
+        )
     return path
+
+
+def _has_tables(path: Path) -> bool:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return bool(connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return True  # not a database at all: the copy reports it in its own words
+    finally:
+        connection.close()
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:

@@ -7,6 +7,7 @@ traceback, and never with the URL's password in it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -80,13 +81,36 @@ def open_database(url: str) -> Database:
             f"unsupported database '{backend}' in DATABASE_URL ({masked}): "
             "MyIA runs on PostgreSQL or SQLite"
         )
-    kwargs = {"connect_args": {"timeout": PG_CONNECT_TIMEOUT_S}} if backend == "postgresql" else {}
+    kwargs: dict[str, Any] = (
+        {"connect_args": {"timeout": PG_CONNECT_TIMEOUT_S}}
+        if backend == "postgresql"
+        else {"create_directory": False}  # only connecting creates it (check_connection)
+    )
+    problem = _sqlite_path_problem(url)
+    if problem is not None:
+        raise DatabaseUnavailableError(f"cannot use DATABASE_URL {masked}: {problem}")
     try:
         return Database(url, **kwargs)
     except Exception as exc:  # driver import or engine construction: report, don't crash
         raise DatabaseUnavailableError(
             f"cannot use DATABASE_URL {masked}: {describe_error(exc, url)}"
         ) from exc
+
+
+def _sqlite_path_problem(url: str) -> str | None:
+    """Why the SQLite file of `url` can never be opened (a parent path is a file), or None."""
+    try:
+        path = sqlite_path(normalize_url(url))
+    except Exception:
+        return None
+    if path is None:
+        return None
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is a file, not a directory"
+            return None
+    return None
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -99,7 +123,10 @@ async def check_connection(database: Database) -> None:
     """Run one query; raise DatabaseUnavailableError with the driver's reason if it fails."""
     # SQLite opens files lazily: only reading the catalog proves the file is a database.
     probe = "SELECT count(*) FROM sqlite_master" if database.dialect == "sqlite" else "SELECT 1"
+    path = sqlite_path(database.url)
     try:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         async with database.engine.connect() as connection:
             await connection.execute(text(probe))
     except Exception as exc:  # any driver/OS error means "unreachable" to the operator
