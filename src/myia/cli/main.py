@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from myia.cli.errors import OneLineErrors
 from myia.cli.lazy import LazyCommand, LazyGroup
 
 _CLI = "myia.cli."
@@ -104,7 +105,7 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
 )
 
 
-class RootGroup(LazyGroup):
+class RootGroup(OneLineErrors, LazyGroup):
     lazy_commands = LAZY_COMMANDS
 
 
