@@ -122,14 +122,22 @@ async def test_sync_requeues_what_the_queue_lost_and_drops_what_the_database_fin
     # …and the database finished another item behind the queue's back.
     await _set(database, finished, status=JobItemStatus.COMPLETED)
 
-    assert await _sync(database, engine) == {"requeued": 1, "dropped": 1, "recovered": 0}
+    # The finished item's job is recounted too (its counters were left behind).
+    assert await _sync(database, engine) == {
+        "requeued": 1, "dropped": 1, "recovered": 0, "recounted": 1,
+    }  # fmt: skip
     again = await queue.job(item_key(lost))
     assert again is not None and again.status is Status.QUEUED
     dropped = await queue.job(item_key(finished))
     assert dropped is not None and dropped.status is Status.ABORTED
     assert (await engine.queue_info())["queued"] == 3
     # Idempotent: nothing left to do.
-    assert await _sync(database, engine) == {"requeued": 0, "dropped": 0, "recovered": 0}
+    assert await _sync(database, engine) == {
+        "requeued": 0,
+        "dropped": 0,
+        "recovered": 0,
+        "recounted": 0,
+    }
 
 
 async def test_sync_recovers_a_dead_workers_items_and_leaves_live_ones_alone(
@@ -150,7 +158,12 @@ async def test_sync_recovers_a_dead_workers_items_and_leaves_live_ones_alone(
         held[worker_id] = item_id
     await heartbeat.beat(database, "saq-alive-1", engine="saq")  # the dead one never beats
 
-    assert await _sync(database, engine) == {"requeued": 0, "dropped": 0, "recovered": 1}
+    assert await _sync(database, engine) == {
+        "requeued": 0,
+        "dropped": 0,
+        "recovered": 1,
+        "recounted": 0,
+    }
     async with database.session() as session:
         dead_item = await session.get(CertificationJobItem, held["saq-dead-1"])
         live_item = await session.get(CertificationJobItem, held["saq-alive-1"])
@@ -171,10 +184,20 @@ async def test_sync_keeps_a_paused_jobs_items_and_drops_a_cancelled_ones(
     async with database.session() as session:
         await jobs.pause_job(session=session, job_id=job.id)
     # Paused items stay on the queue: a worker skips them, resume queues them again.
-    assert await _sync(database, engine) == {"requeued": 0, "dropped": 0, "recovered": 0}
+    assert await _sync(database, engine) == {
+        "requeued": 0,
+        "dropped": 0,
+        "recovered": 0,
+        "recounted": 0,
+    }
     async with database.session() as session:
         await jobs.cancel_job(session=session, job_id=job.id)
-    assert await _sync(database, engine) == {"requeued": 0, "dropped": 4, "recovered": 0}
+    assert await _sync(database, engine) == {
+        "requeued": 0,
+        "dropped": 4,
+        "recovered": 0,
+        "recounted": 0,
+    }
     assert (await engine.queue_info())["queued"] == 0
 
 

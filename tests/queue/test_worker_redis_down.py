@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +24,8 @@ from tests.conftest import require
 from tests.factories import SIM_AWS_ENV, make_sim_catalog
 from tests.queue.saq_support import (
     SCENARIOS,
+    PrivateRedis,
     assert_settled,
-    free_port,
     running_worker,
     saq_settings,
     unique_queue_name,
@@ -38,39 +37,6 @@ pytestmark = [
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
 ]
 SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
-
-
-class PrivateRedis:
-    """A throwaway redis-server on loopback that the test may kill and restart."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from myia.observability.logging import get_logger
 
@@ -36,7 +40,8 @@ ALL_NAMESPACES = (PROVIDERS, BASE_MODELS, DEPLOYMENTS)
 # Keys include free-text query parameters (search), so without a bound a crawler could grow a
 # namespace without limit between two writes.
 DEFAULT_MAX_ENTRIES = 2048
-_RECONNECT_DELAY_S = (0.5, 1.0, 2.0, 5.0)
+_RECONNECT_DELAY_S = (0.2, 0.5, 1.0, 2.0)
+_SOCKET_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -61,22 +66,50 @@ class _Namespace:
 
 
 class RedisInvalidationBus:
-    """Publishes and receives invalidations on one Redis pub/sub channel."""
+    """Publishes and receives invalidations on one Redis pub/sub channel, across Redis
+    restarts.
+
+    Two clients: the publisher retries a command broken by a reconnect (a pooled connection
+    dies with a Redis restart), and a publish that still fails is kept and sent again until
+    Redis answers; the listener's client does not retry by itself, so that a lost connection
+    reaches `_run`, which subscribes again on a new connection and then drops the local
+    cache once — invalidations published while it was away are lost.
+    """
 
     def __init__(self, url: str, channel: str = CHANNEL) -> None:
         self.url = url
         self.channel = channel
         self.origin = uuid.uuid4().hex
         self._redis: aioredis.Redis | None = None
+        self._listener_redis: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._unsent: set[str] = set()
+        self._wake = asyncio.Event()
+        self.subscribed = False
+        self.reconnects = 0
 
     async def start(self, on_invalidate: Callable[[list[str] | None], None]) -> None:
         """Subscribe (fails loudly if Redis is unreachable at start-up), then listen."""
+        self._redis = aioredis.from_url(
+            self.url,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError, OSError],
+            socket_connect_timeout=_SOCKET_TIMEOUT_S,
+            socket_timeout=_SOCKET_TIMEOUT_S,
+        )
         # A recognisable name in CLIENT LIST: operators (and tests) can tell these apart.
-        self._redis = aioredis.from_url(self.url, client_name=f"myia-cache-{self.origin[:12]}")
-        pubsub = self._redis.pubsub()
+        self._listener_redis = aioredis.from_url(
+            self.url,
+            client_name=f"myia-cache-{self.origin[:12]}",
+            socket_connect_timeout=_SOCKET_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 0),
+        )
+        pubsub = self._listener_redis.pubsub()
         await pubsub.subscribe(self.channel)
+        self.subscribed = True
         self._task = asyncio.create_task(self._run(pubsub, on_invalidate))
+        self._flusher = asyncio.create_task(self._flush_unsent())
 
     async def _run(self, pubsub: Any, on_invalidate: Callable[[list[str] | None], None]) -> None:
         attempt = 0
@@ -86,57 +119,116 @@ class RedisInvalidationBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # A dropped connection must not silently end cross-process invalidation.
-                delay = _RECONNECT_DELAY_S[min(attempt, len(_RECONNECT_DELAY_S) - 1)]
-                log.warning("cache invalidation listener lost Redis", error=type(exc).__name__)
-                attempt += 1
+                # Said once per outage, not at every try: a Redis down for an hour must not
+                # fill the log.
+                if attempt == 0:
+                    log.warning("cache invalidation listener lost Redis", error=type(exc).__name__)
+            finally:
+                self.subscribed = False
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
-                await asyncio.sleep(delay)
-                assert self._redis is not None
-                pubsub = self._redis.pubsub()
-                try:
-                    await pubsub.subscribe(self.channel)
-                except Exception:
-                    continue
-                attempt = 0
-                # Messages published while we were away are lost: forget everything.
-                on_invalidate(None)
+            pubsub = await self._resubscribe(attempt)
+            attempt = 0
+            self.reconnects += 1
+            # Messages published while we were away are lost: forget everything, once.
+            on_invalidate(None)
+            log.info("cache invalidation listener subscribed again", channel=self.channel)
+
+    async def _resubscribe(self, attempt: int) -> Any:
+        """A new pub/sub connection, subscribed: retried, with backoff, until Redis answers."""
+        assert self._listener_redis is not None
+        while True:
+            await asyncio.sleep(_RECONNECT_DELAY_S[min(attempt, len(_RECONNECT_DELAY_S) - 1)])
+            attempt += 1
+            pubsub: Any = self._listener_redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                continue
+            self.subscribed = True
+            return pubsub
 
     async def _listen(self, pubsub: Any, on_invalidate: Callable[[list[str] | None], None]) -> None:
-        try:
-            while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message is None:
-                    continue
-                try:
-                    payload = json.loads(message["data"])
-                    namespaces = [str(n) for n in payload.get("namespaces", [])]
-                except (ValueError, TypeError, AttributeError):
-                    log.warning("ignored a malformed cache invalidation message")
-                    continue
-                if payload.get("origin") != self.origin:
-                    on_invalidate(namespaces)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None:
+                continue
+            try:
+                payload = json.loads(message["data"])
+                namespaces = [str(n) for n in payload.get("namespaces", [])]
+            except (ValueError, TypeError, AttributeError):
+                log.warning("ignored a malformed cache invalidation message")
+                continue
+            if payload.get("origin") != self.origin:
+                on_invalidate(namespaces)
 
     async def publish(self, namespaces: list[str]) -> None:
+        """Tell the other processes; kept and retried in the background if Redis is down
+        (the writer is not held up: its own cache is already invalidated)."""
         if self._redis is None:
             return
-        payload = json.dumps({"origin": self.origin, "namespaces": namespaces})
+        if not self._unsent and await self._send(namespaces, first=True):
+            return
+        self._unsent.update(namespaces)
+        self._wake.set()
+
+    async def _send(self, namespaces: Iterable[str], *, first: bool = False) -> bool:
+        assert self._redis is not None
+        payload = json.dumps({"origin": self.origin, "namespaces": sorted(namespaces)})
         try:
             await self._redis.publish(self.channel, payload)
-        except Exception as exc:  # the TTL still bounds staleness if Redis blips
-            log.warning("cache invalidation publish failed", error=type(exc).__name__)
+        except Exception as exc:
+            if first:
+                log.warning(
+                    "cache invalidation publish failed, will retry", error=type(exc).__name__
+                )
+            return False
+        return True
+
+    async def _flush_unsent(self) -> None:
+        attempt = 0
+        while True:
+            await self._wake.wait()
+            pending = set(self._unsent)
+            if pending and await self._send(pending):
+                self._unsent -= pending
+                attempt = 0
+                if not self._unsent:
+                    self._wake.clear()
+                log.info("cache invalidation published after a retry", namespaces=sorted(pending))
+                continue
+            if not self._unsent:
+                self._wake.clear()
+                continue
+            await asyncio.sleep(_RECONNECT_DELAY_S[min(attempt, len(_RECONNECT_DELAY_S) - 1)])
+            attempt += 1
+
+    async def health(self) -> dict[str, Any]:
+        """`up` when Redis answers and the listener is subscribed (else other processes'
+        writes may not reach this one's cache)."""
+        if self._redis is None:
+            return {"status": "down", "error": "not started"}
+        try:
+            await self._redis.ping()
+        except Exception as exc:
+            return {"status": "down", "error": type(exc).__name__}
+        if not self.subscribed:
+            return {"status": "down", "error": "invalidation listener not subscribed"}
+        return {"status": "up", "unsent_invalidations": len(self._unsent)}
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._redis is not None:
-            await self._redis.aclose()
+        for task in (self._task, self._flusher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._flusher = None
+        for client in (self._redis, self._listener_redis):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
 
 
 class CatalogCache:

@@ -94,8 +94,46 @@ async def job_items(
     return list((await session.execute(query.order_by(CertificationJobItem.created_at))).scalars())
 
 
+async def lock_job(session: AsyncSession, job_id: str) -> CertificationJob:
+    """The job row, fresh and locked until the caller's transaction ends (SELECT … FOR
+    UPDATE on PostgreSQL; SQLite lets one writer at a time anyway).
+
+    Every transaction that moves an item takes this lock first, so the lock order is always
+    job then items, and a recount made under it sees every item transition committed before.
+    """
+    job = (
+        await session.execute(
+            select(CertificationJob)
+            .where(CertificationJob.id == job_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if job is None:
+        raise NotFoundError("job", job_id)
+    return job
+
+
+def derive_status(current: JobStatus, *, open_: int, processing: int, finished: int) -> JobStatus:
+    """A job's status from its items: an active job with nothing open is COMPLETED; paused,
+    cancelled and finished jobs keep theirs."""
+    if current not in ACTIVE_JOB:
+        return current
+    if open_ == 0:
+        return JobStatus.COMPLETED
+    if processing or finished:
+        return JobStatus.PROCESSING
+    return current
+
+
 async def refresh_counters(session: AsyncSession, job_id: str) -> CertificationJob:
-    """Recount a job's counters from its items and settle its status; the caller commits."""
+    """Recount a job's counters from its items and settle its status; the caller commits.
+
+    The job row is locked before the items are counted: two items finishing a few
+    milliseconds apart would otherwise each count the other as still open (PostgreSQL's READ
+    COMMITTED), and neither would complete the job.
+    """
+    job = await lock_job(session, job_id)
     counts = (
         await session.execute(
             select(
@@ -113,7 +151,6 @@ async def refresh_counters(session: AsyncSession, job_id: str) -> CertificationJ
         )
     ).one()
     total, finished, completed, failed, open_, processing = (int(c or 0) for c in counts)
-    job = await get_job(session=session, job_id=job_id)
     job.total_models = total
     job.processed_models = finished
     job.success_count = completed
@@ -121,19 +158,35 @@ async def refresh_counters(session: AsyncSession, job_id: str) -> CertificationJ
     now = utcnow()
     if processing and job.started_at is None:
         job.started_at = now
-    if job.status in ACTIVE_JOB:
-        if open_ == 0:
-            job.status = JobStatus.COMPLETED
-            job.completed_at = now
-        elif processing or finished:
-            job.status = JobStatus.PROCESSING
+    status = derive_status(job.status, open_=open_, processing=processing, finished=finished)
+    if status is JobStatus.COMPLETED and job.status is not JobStatus.COMPLETED:
+        job.completed_at = now
+    job.status = status
     return job
+
+
+async def refresh_open_jobs(session: AsyncSession) -> int:
+    """Recount every active job (`myia jobs sync`): repairs counters or a status left behind
+    by an older version or a crash between two writes. Commits; returns how many changed."""
+    ids = list(
+        (
+            await session.execute(
+                select(CertificationJob.id).where(CertificationJob.status.in_(ACTIVE_JOB))
+            )
+        ).scalars()
+    )
+    changed = 0
+    for job_id in ids:
+        job = await refresh_counters(session, job_id)
+        changed += bool(session.is_modified(job))
+        await session.commit()  # one job at a time: never hold many job locks
+    return changed
 
 
 async def _set_status(
     session: AsyncSession, job_id: str, allowed: tuple[JobStatus, ...], new: JobStatus, verb: str
 ) -> CertificationJob:
-    job = await get_job(session=session, job_id=job_id)
+    job = await lock_job(session, job_id)
     if job.status not in allowed:
         raise ConflictError(f"cannot {verb} a job that is {job.status.value}", field="status")
     job.status = new

@@ -33,6 +33,7 @@ from myia.cli.console import console
 from myia.config import Settings
 from myia.db.engine import Database
 from myia.db.enums import JobItemStatus, JobStatus
+from myia.db.models import CertificationJob
 from myia.errors import InvalidInputError, MyIAError
 from myia.observability.logging import configure_logging
 from myia.queue import items as queue_items
@@ -40,6 +41,10 @@ from myia.queue.engine import QueueEngine
 from myia.queue.factory import build_engine
 
 POLL_S = 0.25
+# A follower gives up after this long without any sign of life from the job: no item
+# claimed, finished, given back or renewed (a running worker renews its items' lease every
+# heartbeat, so a long item is progress too).
+STALL_S = 300.0
 EXIT_INTERRUPTED = 130  # the shell's code for "stopped by Ctrl+C"
 
 OnItem = Callable[[JobItemPublic, int, int], None]
@@ -49,10 +54,13 @@ class EngineUnavailableError(MyIAError):
     pass
 
 
-def engine_label(settings: Settings) -> str:
-    if not settings.queue_url:
-        return f"embedded — this command runs the work ({settings.queue_concurrency} workers)"
-    return "distributed (QUEUE_URL) — `myia worker` processes run the work"
+def engine_label(settings: Settings, *, wait: bool = True) -> str:
+    """Who runs the work; `wait=False` (`--no-wait`): this command returns before any does."""
+    if settings.queue_url:
+        return "distributed (QUEUE_URL) — `myia worker` processes run the work"
+    if not wait:
+        return "embedded — the workers of a running `myia serve` run the work"
+    return f"embedded — this command runs the work ({settings.queue_concurrency} workers)"
 
 
 def quiet_logging(settings: Settings) -> None:
@@ -106,6 +114,7 @@ class FollowResult:
     items: list[JobItemPublic]
     elapsed_s: float
     interrupted: bool = False
+    stalled: bool = False
 
 
 def _progress() -> Progress | None:
@@ -145,9 +154,13 @@ async def follow_job(
     on_item: OnItem,
     interrupt: asyncio.Event | None = None,
     poll_s: float = POLL_S,
+    stall_s: float = STALL_S,
 ) -> FollowResult:
     """Print each item as it finishes until the job ends (completed, cancelled, or paused —
-    by Ctrl+C here or by anyone else). Items finished before the call are not reprinted."""
+    by Ctrl+C here or by anyone else). Items finished before the call are not reprinted.
+
+    Gives up, saying so, when nothing of the job moves for `stall_s` (`stalled` in the
+    result; the job's status is then still active, so the caller exits non-zero)."""
     interrupt = interrupt or asyncio.Event()
     handled = _install_interrupt(interrupt)
     started = time.monotonic()
@@ -160,7 +173,9 @@ async def follow_job(
     index = len(seen)
     progress = _progress()
     task = progress.add_task("certifying", total=total, completed=index) if progress else None
-    interrupted = False
+    interrupted = stalled = False
+    mark: object = None
+    moved_at = time.monotonic()
     try:
         if progress is not None:
             progress.start()
@@ -169,15 +184,7 @@ async def follow_job(
                 interrupted = True
                 console.print("\n⏸️  Ctrl+C: pausing the job — no new item will start")
                 await _pause_for_interrupt(database, job_id)
-            async with database.session() as session:
-                fresh = await queries.finished_items_since(
-                    session=session, job_id=job_id, seen=seen
-                )
-                job = await jobs.get_job(session=session, job_id=job_id)
-                if not queries.is_active(job.status):  # catch items finished in between
-                    fresh = await queries.finished_items_since(
-                        session=session, job_id=job_id, seen=seen
-                    )
+            fresh, job, now_mark = await _poll(database, job_id, seen)
             for item in fresh:
                 seen.add(item.id)
                 index += 1
@@ -186,6 +193,12 @@ async def follow_job(
                 if progress is not None and task is not None:
                     progress.update(task, completed=index)
             if interrupted or not queries.is_active(job.status):
+                break
+            if now_mark != mark:
+                mark, moved_at = now_mark, time.monotonic()
+            elif time.monotonic() - moved_at > stall_s:
+                stalled = True
+                _say_stalled(job_id, stall_s)
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(interrupt.wait(), poll_s)
@@ -197,4 +210,25 @@ async def follow_job(
     async with database.session() as session:
         final = await jobs.get_job(session=session, job_id=job_id)
         rows = await queries.job_item_rows(session=session, job_id=job_id)
-    return FollowResult(final.status, rows, time.monotonic() - started, interrupted)
+    return FollowResult(final.status, rows, time.monotonic() - started, interrupted, stalled)
+
+
+async def _poll(
+    database: Database, job_id: str, seen: set[str]
+) -> tuple[list[JobItemPublic], CertificationJob, tuple[object, ...]]:
+    """Items finished since `seen`, the job, and its activity mark."""
+    async with database.session() as session:
+        fresh = await queries.finished_items_since(session=session, job_id=job_id, seen=seen)
+        job = await jobs.get_job(session=session, job_id=job_id)
+        mark = await queue_items.activity(session, job_id)
+        if not queries.is_active(job.status):  # catch items finished in between
+            fresh = await queries.finished_items_since(session=session, job_id=job_id, seen=seen)
+    return fresh, job, mark
+
+
+def _say_stalled(job_id: str, stall_s: float) -> None:
+    console.print(
+        f"\n⚠️  No progress on job {job_id} for {stall_s:g}s: no worker took, finished or ran "
+        "any of its items. Check that workers run (`myia jobs stats`), then `myia jobs sync`; "
+        f"the job goes on meanwhile — follow it with `myia jobs show {job_id} --follow`."
+    )

@@ -129,10 +129,28 @@ def show_job(job_id: str) -> None:
     console.print(table)
 
 
+def follow(job_id: str) -> None:
+    """Print the job's items as they finish until it ends; exit non-zero if it does not
+    complete, or if nothing of it moves for `STALL_S` (said so)."""
+    quiet_logging(get_settings())
+
+    async def action(database: Database) -> FollowResult:
+        return await follow_job(database, job_id, on_item=print_item)
+
+    finish_run(run_checked(action), job_id)
+
+
 @app.command("show")
-def show_command(job_id: str = JobIdArg) -> None:
+def show_command(
+    job_id: str = JobIdArg,
+    follow_it: bool = typer.Option(
+        False, "--follow", "-f", help="Then print items as they finish, until the job ends."
+    ),
+) -> None:
     """A job: progress, ETA, items per status and every item with its outcome."""
     show_job(job_id)
+    if follow_it:
+        follow(job_id)
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -292,7 +310,7 @@ def sync() -> dict[str, int]:
     say(
         f"🔄 Database ↔ queue synchronised: {counts.get('requeued', 0)} re-enqueued, "
         f"{counts.get('dropped', 0)} dropped, {counts.get('recovered', 0)} recovered from "
-        "dead workers"
+        f"dead workers or lost give-backs, {counts.get('recounted', 0)} job(s) recounted"
     )
     return counts
 

@@ -241,7 +241,7 @@ def certify_selection(selection: JobSelection, *, wait: bool) -> None:
 
     async def action(database: Database) -> RunOutcome:
         plan = await make_plan(database, settings, selection)
-        print_plan_summary(plan, settings, engine_label(settings))
+        print_plan_summary(plan, settings, engine_label(settings, wait=wait))
         return await create_and_follow(database, settings, RunRequest(selection, wait=wait))
 
     outcome = run_checked(action)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.certification.jobs import refresh_open_jobs
 from myia.config import Settings
 from myia.db.engine import Database
 from myia.observability.logging import get_logger
@@ -91,7 +92,7 @@ class EmbeddedEngine(QueueEngine):
             item_id = await self._queue.get()
             try:
                 outcome = await self.executor.run(item_id)
-                if outcome in ("retry", "throttled"):
+                if outcome in ("retry", "throttled", "released"):
                     self._wake.set()
             except Exception as exc:  # one bad item must not kill the worker
                 log.error("item crashed", item_id=item_id, error=f"{type(exc).__name__}: {exc}")
@@ -109,6 +110,7 @@ class EmbeddedEngine(QueueEngine):
                     active=self.executor.active,
                     processed=self.executor.processed,
                 )
+                await self.executor.heartbeat_items()
                 async with self.database.session() as session:
                     if await items.recover_orphans(session, stale_after_s=self.stale_after_s):
                         self._wake.set()
@@ -117,8 +119,9 @@ class EmbeddedEngine(QueueEngine):
 
     async def sync(self, session: AsyncSession) -> dict[str, int]:
         recovered = await items.recover_orphans(session, stale_after_s=self.stale_after_s)
+        recounted = await refresh_open_jobs(session)
         self._wake.set()
-        return {"requeued": 0, "dropped": 0, "recovered": len(recovered)}
+        return {"requeued": 0, "dropped": 0, "recovered": len(recovered), "recounted": recounted}
 
     async def queue_info(self) -> dict[str, Any]:
         return {

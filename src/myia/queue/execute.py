@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.observed import bind_call_scope
 from myia.providers.registry import get_adapter
 from myia.queue import items
+from myia.queue.infrastructure import is_infrastructure_error
 from myia.queue.ratelimit import LimiterPool
 
 log = get_logger(__name__)
@@ -49,6 +51,10 @@ class Executor:
     adapter_factory: Callable[[ProviderConnection], ProviderAdapter] = get_adapter
     processed: int = 0
     active: int = 0
+    # Items claimed and not yet settled by this worker (see `heartbeat_items`), counted: a
+    # queue may deliver one item twice at once, and the loser's refused claim must not drop
+    # the winner's hold.
+    held: Counter[str] = field(default_factory=Counter)
     # Adapters are reused across items (building an OpenAI client costs ~50 ms): one per
     # provider, endpoint, region and credential.
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
@@ -65,25 +71,55 @@ class Executor:
             await adapter.aclose()
 
     async def run(self, item_id: str) -> str:
-        """Returns what happened: skipped | retry | throttled | COMPLETED | FAILED | discarded."""
-        async with self.database.session() as session:
-            if not await items.claim(session, item_id, self.worker_id):
-                return "skipped"
+        """Returns what happened: skipped | retry | throttled | released | COMPLETED | FAILED
+        | discarded."""
+        # Held before the claim commits: the heartbeat gives back whatever the database says
+        # this worker runs that it does not hold, and a claim is not yet ours to give back.
+        self.held[item_id] += 1
+        try:
+            async with self.database.session() as session:
+                if not await items.claim(session, item_id, self.worker_id):
+                    self._unhold(item_id)
+                    return "skipped"
+        except BaseException:
+            # Whether the claim committed is unknown (the database went away mid-commit):
+            # if it did, the next heartbeat gives the item back.
+            self._unhold(item_id)
+            raise
         self.active += 1
         try:
             return await self._certify(item_id)
         except (Exception, asyncio.CancelledError) as exc:
-            # Only dead workers' items are recovered, so an item left PROCESSING by a live
-            # worker (a database error while recording, a cancelled task) would never run
-            # again: give it back before the error goes on.
+            # An item left PROCESSING by a live worker (a database error while recording, a
+            # cancelled task) must run again: give it back before the error goes on. If that
+            # fails too, the next heartbeat retries (`heartbeat_items`).
             await asyncio.shield(self._give_back(item_id, exc))
             raise
         finally:
+            self._unhold(item_id)
             self.active -= 1
             self.processed += 1
 
+    def _unhold(self, item_id: str) -> None:
+        self.held[item_id] -= 1
+        if self.held[item_id] <= 0:
+            del self.held[item_id]
+
+    async def heartbeat_items(self) -> None:
+        """Run on every heartbeat: renew the lease on the items this worker runs, and give
+        back those the database says it runs but it does not (a give-back or a claim whose
+        answer an outage swallowed)."""
+        async with self.database.session() as session:
+            held = set(self.held)
+            await items.renew(session, self.worker_id, held)
+            returned = await items.release_unheld(session, self.worker_id, held)
+        if returned:
+            log.info("items given back", worker_id=self.worker_id, items=len(returned))
+
     async def _give_back(self, item_id: str, exc: BaseException) -> None:
         interrupted = isinstance(exc, asyncio.CancelledError)
+        # Neither a stopping worker nor an outage is a verdict on the model.
+        not_the_model = interrupted or is_infrastructure_error(exc)
         try:
             async with self.database.session() as session:
                 await items.release(
@@ -92,8 +128,9 @@ class Executor:
                     self.worker_id,
                     delay_s=0.0 if interrupted else self.settings.queue_retry_backoff_s,
                     error=f"interrupted: {type(exc).__name__}",
+                    refund_attempt=not_the_model,
                 )
-        except Exception as err:  # the database is what failed: recovery will do it later
+        except Exception as err:  # the database is what failed: the next heartbeat retries
             log.warning("could not give the item back", item_id=item_id, error=type(err).__name__)
 
     async def _load(
@@ -175,6 +212,9 @@ class Executor:
                 )
                 return "throttled"
             except Exception as exc:
+                if is_infrastructure_error(exc):
+                    await self._release_after_outage(session, item_id, exc)
+                    return "released"
                 error = _as_provider_error(exc)
                 if item.attempts <= _job_option(
                     job, "max_retries", self.settings.queue_max_retries
@@ -194,6 +234,26 @@ class Executor:
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
         return result
+
+    async def _release_after_outage(
+        self, session: AsyncSession, item_id: str, exc: BaseException
+    ) -> None:
+        """An outage of ours (Redis under the rate limiter, the database): back to the queue,
+        no attempt charged, nothing recorded."""
+        log.warning(
+            "item released: infrastructure unavailable",
+            item_id=item_id,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        await session.rollback()
+        await items.release(
+            session,
+            item_id,
+            self.worker_id,
+            delay_s=1.0,
+            error=f"infrastructure: {type(exc).__name__}",
+            refund_attempt=True,
+        )
 
     async def _record(
         self,

@@ -7,15 +7,21 @@ only slow) cannot both run it or both record it.
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.certification.jobs import ACTIVE_JOB, refresh_counters
+from myia.certification.jobs import ACTIVE_JOB, lock_job, refresh_counters
 from myia.db.enums import JobItemStatus
 from myia.db.models import CertificationJob, CertificationJobItem, WorkerHeartbeat
 from myia.db.types import utcnow
+from myia.observability.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def is_due(now: datetime) -> ColumnElement[bool]:
@@ -35,6 +41,14 @@ def in_active_job() -> ColumnElement[bool]:
 async def claim(session: AsyncSession, item_id: str, worker_id: str) -> bool:
     """Take a QUEUED item of an active job for `worker_id`; False if someone else has it,
     it is finished, not yet due, or its job is paused or cancelled."""
+    job_id = (
+        await session.execute(
+            select(CertificationJobItem.job_id).where(CertificationJobItem.id == item_id)
+        )
+    ).scalar_one_or_none()
+    if job_id is None:
+        return False
+    await lock_job(session, job_id)  # job before item, as everywhere: no deadlock
     now = utcnow()
     result = await session.execute(
         update(CertificationJobItem)
@@ -55,14 +69,25 @@ async def claim(session: AsyncSession, item_id: str, worker_id: str) -> bool:
     )
     claimed = bool(getattr(result, "rowcount", 0))
     if claimed:
-        job_id = (
-            await session.execute(
-                select(CertificationJobItem.job_id).where(CertificationJobItem.id == item_id)
-            )
-        ).scalar_one()
         await refresh_counters(session, job_id)
     await session.commit()
     return claimed
+
+
+async def activity(session: AsyncSession, job_id: str) -> tuple[object, ...]:
+    """Changes whenever anything of the job moves (a claim, a finish, a give-back, a lease
+    renewed by a running worker): what a follower watches to tell a slow job from a stuck
+    one."""
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.max(CertificationJobItem.updated_at),
+                func.sum(CertificationJobItem.attempts),
+            ).where(CertificationJobItem.job_id == job_id)
+        )
+    ).one()
+    return tuple(row)
 
 
 async def next_claimable(session: AsyncSession) -> list[str]:
@@ -95,6 +120,7 @@ async def finish(
 
     Returns False (and writes nothing) if the item was cancelled or re-claimed meanwhile.
     """
+    await lock_job(session, item.job_id)
     now = utcnow()
     result = await session.execute(
         update(CertificationJobItem)
@@ -157,29 +183,119 @@ async def release(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def recover_orphans(session: AsyncSession, *, stale_after_s: float) -> list[str]:
-    """Items PROCESSING under a worker that stopped beating (killed, crashed) go back to
-    QUEUED; returns their ids so the caller can enqueue them again."""
-    cutoff = utcnow() - timedelta(seconds=stale_after_s)
-    alive = select(WorkerHeartbeat.id).where(WorkerHeartbeat.last_seen_at >= cutoff)
+async def renew(session: AsyncSession, worker_id: str, held: Collection[str]) -> int:
+    """The worker's lease on the items it is running: their `updated_at` moves on with each
+    heartbeat, so an item no live worker holds any more stands out (`recover_orphans`)."""
+    if not held:
+        return 0
+    result = await session.execute(
+        update(CertificationJobItem)
+        .where(
+            CertificationJobItem.id.in_(list(held)),
+            CertificationJobItem.status == JobItemStatus.PROCESSING,
+            CertificationJobItem.claimed_by == worker_id,
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def release_unheld(session: AsyncSession, worker_id: str, held: Collection[str]) -> list[str]:
+    """Items the database says `worker_id` runs but the worker does not: a give-back or a
+    claim whose answer was lost to a database outage. They go back to the queue at once, the
+    attempt refunded (an outage is no verdict on the model)."""
     query = select(CertificationJobItem.id).where(
         CertificationJobItem.status == JobItemStatus.PROCESSING,
-        or_(
-            CertificationJobItem.claimed_by.is_(None),
-            CertificationJobItem.claimed_by.not_in(alive),
-        ),
-        CertificationJobItem.claimed_at < cutoff,
+        CertificationJobItem.claimed_by == worker_id,
     )
-    ids = list((await session.execute(query)).scalars())
-    if ids:
+    ids = [i for i in (await session.execute(query)).scalars() if i not in held]
+    for item_id in ids:
+        await release(
+            session, item_id, worker_id, delay_s=0.0, error="given back", refund_attempt=True
+        )
+    return ids
+
+
+def _running_here(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+async def forget_dead_workers(session: AsyncSession) -> list[str]:
+    """Heartbeats of workers on this machine whose process is gone: they are known dead
+    now, not after the heartbeat window. Deletes the rows and returns their ids."""
+    host = socket.gethostname()
+    rows = (
         await session.execute(
-            update(CertificationJobItem)
-            .where(
-                CertificationJobItem.id.in_(ids),
-                CertificationJobItem.status == JobItemStatus.PROCESSING,
-            )
-            .values(status=JobItemStatus.QUEUED, claimed_by=None, available_at=None)
+            select(WorkerHeartbeat.id, WorkerHeartbeat.pid).where(WorkerHeartbeat.hostname == host)
+        )
+    ).all()
+    dead = [worker_id for worker_id, pid in rows if not _running_here(pid)]
+    if dead:
+        await session.execute(
+            delete(WorkerHeartbeat)
+            .where(WorkerHeartbeat.id.in_(dead))
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    return ids
+    return dead
+
+
+async def recover_orphans(session: AsyncSession, *, stale_after_s: float) -> list[str]:
+    """Items PROCESSING that no live worker holds go back to QUEUED; returns their ids so the
+    caller can enqueue them again.
+
+    - Its worker is gone: no heartbeat row (stopped), a process on this machine that no
+      longer exists, or a heartbeat older than `stale_after_s` (killed elsewhere, crashed).
+      The attempt stays charged: the item may be what killed it.
+    - Its worker is alive but has not renewed the item's lease (`renew`) for twice that: the
+      worker lost it (a give-back swallowed by an outage). The attempt is refunded.
+    """
+    await forget_dead_workers(session)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_after_s)
+    alive = select(WorkerHeartbeat.id).where(WorkerHeartbeat.last_seen_at >= cutoff)
+    known = select(WorkerHeartbeat.id)
+    processing = CertificationJobItem.status == JobItemStatus.PROCESSING
+    back = {"status": JobItemStatus.QUEUED, "claimed_by": None, "available_at": None}
+    # Conditional UPDATEs: an item renewed or finished meanwhile is not taken.
+    dead = await session.execute(
+        update(CertificationJobItem)
+        .where(
+            processing,
+            or_(
+                CertificationJobItem.claimed_by.is_(None),
+                CertificationJobItem.claimed_by.not_in(known),
+                and_(
+                    CertificationJobItem.claimed_by.not_in(alive),
+                    CertificationJobItem.claimed_at < cutoff,
+                ),
+            ),
+        )
+        .values(**back, updated_at=now)
+        .returning(CertificationJobItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(dead.scalars())
+    lost = await session.execute(
+        update(CertificationJobItem)
+        .where(
+            processing,
+            CertificationJobItem.updated_at < now - timedelta(seconds=2 * stale_after_s),
+        )
+        .values(**back, updated_at=now, attempts=CertificationJobItem.attempts - 1)
+        .returning(CertificationJobItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    taken = list(lost.scalars())
+    await session.commit()
+    if ids or taken:
+        log.warning("orphaned items recovered", from_dead_workers=ids, lost_by_live_workers=taken)
+    return ids + taken

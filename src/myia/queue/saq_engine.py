@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from psycopg.sql import SQL
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -28,11 +29,12 @@ from redis.exceptions import RedisError
 from saq import Job, Queue
 from saq.job import Status
 from saq.queue.postgres import PostgresQueue
+from saq.queue.postgres_migrations import get_migrations
 from saq.queue.redis import RedisQueue
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.certification.jobs import ACTIVE_JOB
+from myia.certification.jobs import ACTIVE_JOB, refresh_open_jobs
 from myia.config import Settings
 from myia.db.engine import Database
 from myia.db.enums import JobItemStatus
@@ -52,6 +54,8 @@ _CHUNK = 500
 UNREACHABLE_PAUSE_S = 1.0
 UNREACHABLE_LOG_EVERY_S = 30.0
 PG_POOL_TIMEOUT_S = 5.0
+TABLES_WAIT_S = 60.0
+TABLES_POLL_S = 0.2
 
 
 class QueueUrlError(ValueError):
@@ -78,6 +82,40 @@ class PatientRedisQueue(RedisQueue):
             raise
 
 
+class PatientPostgresQueue(PostgresQueue):
+    """SAQ's PostgreSQL queue, whose `init_db` returns only once the queue's tables exist.
+
+    SAQ's returns at once when another process holds its migration lock — possibly while that
+    process is still creating the tables: three workers started together on a new database
+    failed with `relation "saq_jobs" does not exist`.
+    """
+
+    async def init_db(self) -> None:
+        target = get_migrations(jobs_table=self.jobs_table, stats_table=self.stats_table)[-1][0]
+        deadline = time.monotonic() + TABLES_WAIT_S
+        while True:
+            await super().init_db()
+            if await self._schema_version() == target:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the queue's tables are not ready after {TABLES_WAIT_S:g}s: another "
+                    "process holds SAQ's migration lock"
+                )
+            await asyncio.sleep(TABLES_POLL_S)
+
+    async def _schema_version(self) -> int | None:
+        async with self.pool.connection() as conn, conn.cursor() as cursor:
+            name = self.versions_table.as_string(conn)
+            await cursor.execute(SQL("SELECT to_regclass(%(name)s) IS NOT NULL"), {"name": name})
+            found = await cursor.fetchone()
+            if not found or not found[0]:
+                return None
+            await cursor.execute(SQL("SELECT max(version) FROM {}").format(self.versions_table))
+            row = await cursor.fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+
+
 def make_queue(settings: Settings) -> Queue:
     """The SAQ queue named by QUEUE_URL and QUEUE_NAME (not connected yet)."""
     url = settings.queue_url
@@ -98,7 +136,7 @@ def make_queue(settings: Settings) -> Queue:
         pool = AsyncConnectionPool(
             plain, open=False, timeout=PG_POOL_TIMEOUT_S, check=AsyncConnectionPool.check_connection
         )
-        return PostgresQueue(pool, name=settings.queue_name, manage_pool_lifecycle=True)
+        return PatientPostgresQueue(pool, name=settings.queue_name, manage_pool_lifecycle=True)
     # Only the scheme is quoted: the rest of the URL may carry a password.
     raise QueueUrlError(
         f"QUEUE_URL must be a redis://, rediss:// or postgresql:// URL, not {scheme or '?'}://"
@@ -260,6 +298,7 @@ class SaqEngine(QueueEngine):
         for item_id, at in wanted.items():
             if await self.schedule(item_id, at) and item_id not in recovered:
                 counts["requeued"] += 1
+        counts["recounted"] = await refresh_open_jobs(session)
         return counts
 
     async def queue_info(self) -> dict[str, Any]:

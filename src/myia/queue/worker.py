@@ -174,6 +174,7 @@ class WorkerRuntime:
             active=self.executor.active,
             processed=self.executor.processed,
         )
+        await self.executor.heartbeat_items()
         self.last_beat = utcnow()
 
     async def _sync(self) -> None:

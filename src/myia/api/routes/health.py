@@ -21,7 +21,8 @@ async def health(state: StateDep) -> Any:
         # so their absence is reported, not counted as down.
         return {"status": "up", "alive": sum(w["alive"] for w in found), "workers": found}
 
-    report = await health_report(
-        state.database, {"queue": state.queue.health, "workers": workers_check}
-    )
+    checks = {"queue": state.queue.health, "workers": workers_check}
+    if state.catalog_cache.bus is not None:  # REDIS_URL: cross-process cache invalidation
+        checks["redis"] = state.catalog_cache.bus.health
+    report = await health_report(state.database, checks)
     return JSONResponse(report, status_code=200 if report["status"] == "healthy" else 503)
