@@ -86,7 +86,7 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "certifications",
         _CLI + "certifications",
-        "Certification results: check, clear, uncertified.",
+        "Certification results: check, show, clear, uncertified.",
         attr="app",
     ),
     LazyCommand("jobs", _CLI + "jobs", "Certification jobs and the queue.", attr="app"),
