@@ -55,6 +55,7 @@ def test_the_admin_certifies_a_model_and_sees_the_new_badge(page: Page, app_url:
     expect(badge).to_have_count(1)
     assert "eu-west-1" in (badge.get_attribute("title") or "")
     assert "expires" in (badge.get_attribute("title") or "")
+    badge.scroll_into_view_if_needed()
     shoot(page, "models-new-badge")
 
 

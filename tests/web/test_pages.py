@@ -105,6 +105,8 @@ async def test_every_page_renders_for_an_admin(admin_client: httpx.AsyncClient, 
     response = await admin_client.get(path)
     assert response.status_code == 200, response.text
     assert 'href="/admin/jobs"' in response.text
+    # No inline script or style: a strict Content-Security-Policy keeps the pages working.
+    assert "<script>" not in response.text and ' style="' not in response.text
     # Every form field has a label.
     import re
 

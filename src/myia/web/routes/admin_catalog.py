@@ -40,6 +40,7 @@ async def _page(
         "errors": {},
         "error_target": None,
         "new_provider": {},
+        "posted": {},
         "message": None,
         "auth_types": ("api_key", "aws_credentials"),
     }
@@ -169,4 +170,7 @@ async def update_deployment(
         errors = validation_errors(exc)
     except MyIAError as exc:
         errors = service_errors(exc)
-    return await _after(request, viewer, session, cache, settings, errors, f"d-{deployment_id}")
+    posted = non_empty(form, "name", "vendor", "cost_per_1m_input", "cost_per_1m_output")
+    return await _after(
+        request, viewer, session, cache, settings, errors, f"d-{deployment_id}", posted=posted
+    )

@@ -56,6 +56,7 @@ async def models_page(
     for name in sorted({d.base_model.vendor for d in everything}):
         spellings.setdefault(name.lower(), name)
     vendors = sorted(spellings.values(), key=str.lower)
+    vendor = spellings.get(vendor.lower(), vendor) if vendor else ""
     deployments = (
         await all_deployments(session=session, cache=cache, vendor=vendor, capability=capability)
         if vendor or capability
