@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import openai
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,7 +122,7 @@ async def test_send_streams_and_stores_telemetry(
 
 
 async def test_second_message_carries_history_and_json_answer(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
 ) -> None:
     await certified_catalog(session, sim)
     headers = await bearer_headers(session)
@@ -138,6 +139,8 @@ async def test_second_message_carries_history_and_json_answer(
     assert roles == ["user", "assistant", "user"]
     assert answer["sent_context"]["messages"][0]["content"] == "First question?"
     assert answer["status"] == "complete"
+    # Both answers came through one platform adapter, kept by the app across messages.
+    assert len(app.state.chat_pool) == 1
 
 
 async def test_history_is_paged(

@@ -69,10 +69,17 @@ def _key(provider: ProviderRef, region: str | None) -> ConnectionKey:
 
 
 class ChatAdapterPool(AdapterPool):
-    """The platform's adapters, except for providers the user brought a credential for."""
+    """The platform's adapters (from `shared`, the app's pool, when given: its clients and
+    their connections outlive one message), except for providers the user brought a
+    credential for, whose adapters live for this message only."""
 
-    def __init__(self, user_connections: dict[ConnectionKey, ProviderConnection]) -> None:
+    def __init__(
+        self,
+        user_connections: dict[ConnectionKey, ProviderConnection],
+        shared: AdapterPool | None = None,
+    ) -> None:
         super().__init__()
+        self._shared = shared
         self._user_connections = user_connections
         self._user_adapters: dict[ConnectionKey, ProviderAdapter] = {}
 
@@ -80,6 +87,8 @@ class ChatAdapterPool(AdapterPool):
         key = _key(provider, region)
         connection = self._user_connections.get(key)
         if connection is None:
+            if self._shared is not None:
+                return self._shared.get(provider, region)
             return super().get(provider, region)
         if key not in self._user_adapters:
             self._user_adapters[key] = get_adapter(connection)
@@ -303,13 +312,15 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000.0, 3)
 
 
-async def stream_reply(*, database: Database, prepared: PreparedSend) -> AsyncIterator[ChatEvent]:
+async def stream_reply(
+    *, database: Database, prepared: PreparedSend, shared_pool: AdapterPool | None = None
+) -> AsyncIterator[ChatEvent]:
     """Events: `start`, then `delta` (text) as it arrives, then `done` (the stored message)
     or `error` followed by `done`."""
     start = time.perf_counter()
     outcome = _Outcome()
     attempts: list[Attempt] = []
-    pool = ChatAdapterPool(prepared.user_connections)
+    pool = ChatAdapterPool(prepared.user_connections, shared_pool)
     record = attempt_recorder(
         operation="chat",
         user_id=prepared.user_id,

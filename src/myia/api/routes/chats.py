@@ -7,11 +7,12 @@ when the answer failed. `?stream=false` waits and returns the stored message as 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from myia.api.deps import CacheDep, CurrentUser, SessionDep, SettingsDep, StateDep
@@ -28,8 +29,25 @@ from myia.chat.schemas import (
     MessagesPublic,
 )
 from myia.chat.send import ChatEvent, prepare_send, stream_reply
+from myia.routing import AdapterPool
 
-router = APIRouter(prefix="/api/v2/chats", tags=["chats"])
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The platform's provider clients, shared by every chat of this process.
+    app.state.chat_pool = AdapterPool()
+    try:
+        yield
+    finally:
+        await app.state.chat_pool.aclose()
+
+
+def _shared_pool(request: Request) -> AdapterPool | None:
+    pool = getattr(request.app.state, "chat_pool", None)
+    return pool if isinstance(pool, AdapterPool) else None
+
+
+router = APIRouter(prefix="/api/v2/chats", tags=["chats"], lifespan=_lifespan)
 
 ChatId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9\-]+$", description="Chat id")]
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
@@ -116,6 +134,7 @@ async def _sse_stream(events: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
     },
 )
 async def send_message(
+    request: Request,
     chat_id: ChatId,
     body: MessageSend,
     user: CurrentUser,
@@ -137,7 +156,9 @@ async def send_message(
     # The request's session would stay open until the response ends; on SQLite it holds the
     # write lock, and the answer is written from a session of its own at the end of the stream.
     await session.close()
-    events = stream_reply(database=state.database, prepared=prepared)
+    events = stream_reply(
+        database=state.database, prepared=prepared, shared_pool=_shared_pool(request)
+    )
     if not stream:
         done: dict[str, object] = {}
         async for name, data in events:
