@@ -309,6 +309,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="sequential requests per kind")
     parser.add_argument("--c32-requests", type=int, default=2000, help="requests at c=32")
     parser.add_argument("--peer", choices=["litellm"], default=None)
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for `myia serve` (e.g. LOG_LEVEL=WARNING), repeatable",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--serve-upstream", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream is not None:
@@ -335,6 +343,7 @@ def main() -> None:
                "JWT_SECRET": secrets.token_urlsafe(32), "QUEUE_WORKERS_ENABLED": "false",
                "RETENTION_INTERVAL_S": "0", "UPSTREAM_API_KEY": "bench"}  # fmt: skip
         env.pop("QUEUE_URL", None)
+        env.update(dict(item.split("=", 1) for item in args.gateway_env))
         gw = subprocess.Popen([str(BIN / "myia"), "serve", "--port", str(gw_port)], env=env,
                               stdout=subprocess.DEVNULL)  # fmt: skip
         processes.append(gw)
@@ -367,8 +376,9 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
+    summary["gateway_env"] = args.gateway_env
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(summary, indent=2) + "\n")
     print(table(result))
     print(json.dumps({k: v for k, v in summary.items() if k not in ("detail", "machine")},
                      indent=2))  # fmt: skip
