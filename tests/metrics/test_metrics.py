@@ -7,6 +7,8 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.certification import jobs
+from myia.certification.selection import JobSelection
 from myia.db.engine import Database
 from myia.db.enums import UserRole
 from myia.db.types import utcnow
@@ -124,6 +126,13 @@ async def test_prometheus_endpoint_exposes_the_series(
     client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
 ) -> None:
     await certified_catalog(session, sim)
+    await jobs.create_job(
+        session=session,
+        selection=JobSelection(
+            models=["anthropic.claude-3-5-sonnet-20241022-v2:0"], regions=["us-east-1", "eu-west-1"]
+        ),
+        default_regions=[],
+    )
     headers = await bearer_headers(session)
     await _chat_calls(client, headers, 1)
     response = await client.get("/metrics")
@@ -137,6 +146,7 @@ async def test_prometheus_endpoint_exposes_the_series(
         'myia_provider_tokens_total{direction="out",operation="chat",provider="openai"}',
         'myia_provider_cost_usd_total{operation="chat",provider="openai"}',
         'myia_certifications{status="CERTIFIED"} 2.0',
+        'myia_certification_queue_items{status="QUEUED"} 2.0',
         "myia_call_log_queue_depth",
         "# TYPE myia_gateway_fallbacks_total counter",
         "# TYPE myia_provider_errors_total counter",

@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.db.models import ApiCallLog, ModelCertification, ModelDeployment, SystemMetric
+from myia.db.models import (
+    ApiCallLog,
+    CertificationJobItem,
+    ModelCertification,
+    ModelDeployment,
+    SystemMetric,
+)
 from myia.db.types import utcnow
 from myia.errors import InvalidInputError
 from myia.metrics.schemas import (
@@ -248,10 +254,20 @@ async def certification_counts(*, session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(ModelCertification.status, func.count()).group_by(ModelCertification.status)
     )
-    return {
-        (status.value if hasattr(status, "value") else str(status)): int(count)
-        for status, count in rows.all()
-    }
+    return {_label(status): int(count) for status, count in rows.all()}
+
+
+def _label(status: object) -> str:
+    value = getattr(status, "value", status)
+    return str(value)
+
+
+async def queue_counts(*, session: AsyncSession) -> dict[str, int]:
+    """Certification work items by status, for the Prometheus gauge."""
+    rows = await session.execute(
+        select(CertificationJobItem.status, func.count()).group_by(CertificationJobItem.status)
+    )
+    return {_label(status): int(count) for status, count in rows.all()}
 
 
 async def deployment_exists(*, session: AsyncSession, deployment_id: str) -> bool:

@@ -89,6 +89,11 @@ CERTIFICATIONS = Gauge(
     "Certification rows (deployment × region) by status, read at scrape time.",
     ["status"],
 )
+CERTIFICATION_QUEUE = Gauge(
+    "myia_certification_queue_items",
+    "Certification work items by status (QUEUED is the queue's depth), read at scrape time.",
+    ["status"],
+)
 
 
 def observe_call(record: ObservedCall) -> None:
@@ -117,17 +122,27 @@ def observe_fallback(provider: str) -> None:
     FALLBACKS.labels(provider).inc()
 
 
-def set_certifications(counts: dict[str, int]) -> None:
-    """Replace the certification gauge with fresh counts (statuses absent now read 0)."""
-    for labels in list(_known_statuses):
-        if labels not in counts:
-            CERTIFICATIONS.labels(labels).set(0)
+def _replace(gauge: Gauge, known: set[str], counts: dict[str, int]) -> None:
+    # A status with no row any more must read 0, not keep its last count.
+    for status in known - set(counts):
+        gauge.labels(status).set(0)
     for status, count in counts.items():
-        _known_statuses.add(status)
-        CERTIFICATIONS.labels(status).set(count)
+        known.add(status)
+        gauge.labels(status).set(count)
 
 
-_known_statuses: set[str] = set()
+def set_certifications(counts: dict[str, int]) -> None:
+    """Replace the certification gauge with fresh counts by status."""
+    _replace(CERTIFICATIONS, _known_certification_statuses, counts)
+
+
+def set_certification_queue(counts: dict[str, int]) -> None:
+    """Replace the work-item gauge with fresh counts by status."""
+    _replace(CERTIFICATION_QUEUE, _known_item_statuses, counts)
+
+
+_known_certification_statuses: set[str] = set()
+_known_item_statuses: set[str] = set()
 
 
 def registry() -> CollectorRegistry:

@@ -110,7 +110,8 @@ async def get_deployment_metrics(
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
 async def prometheus_metrics(session: SessionDep) -> Response:
-    # Certifications by status are read at scrape time: they change in other processes.
+    # Certifications and work items are read at scrape time: other processes change them.
     prom.set_certifications(await service.certification_counts(session=session))
+    prom.set_certification_queue(await service.queue_counts(session=session))
     await session.close()
     return Response(generate_latest(prom.registry()), media_type=CONTENT_TYPE_LATEST)
