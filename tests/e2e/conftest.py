@@ -25,6 +25,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Route,
     sync_playwright,
@@ -179,12 +180,14 @@ def log_in(page: Page, app_url: str, email: str, password: str) -> None:
     page.wait_for_url(re.compile(r".*/chat$"))
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, name: str, focus: Locator | None = None) -> None:
     """The page as it is, at 1280×800 and 390×844 (what the screen shows), under
     screenshots/."""
     SCREENSHOTS.mkdir(exist_ok=True)
     for label, (width, height) in VIEWPORTS.items():
         page.set_viewport_size({"width": width, "height": height})
+        if focus is not None:  # a resize reflows the page: bring the subject back in view
+            focus.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"))
     width, height = VIEWPORTS["desktop"]
     page.set_viewport_size({"width": width, "height": height})
