@@ -61,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "certification_throughput.json"
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 SEQUENTIAL_DELAY_S = 5.0
-console = Console()
+console = Console(width=160)
 
 
 def bench_scenario(models: int, rps: float, burst: int, latency_ms: float) -> Scenario:
