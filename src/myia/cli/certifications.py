@@ -27,7 +27,9 @@ from myia.config import get_settings
 from myia.db.engine import Database
 from myia.db.enums import CertificationStatus
 
-app = typer.Typer(help="Certification results: check, show, clear, uncertified.", no_args_is_help=True)
+app = typer.Typer(
+    help="Certification results: check, show, clear, uncertified.", no_args_is_help=True
+)
 
 RegionOpt = typer.Option(None, "--region", help="Only this region.")
 VendorOpt = typer.Option(None, "--vendor", help="Only this vendor (case-insensitive).")
