@@ -111,6 +111,7 @@ class CallLogWriter:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._database: Database | None = None
 
     @property
@@ -186,11 +187,11 @@ class CallLogWriter:
                 log.warning("call log row refused", operation=row["operation"])
         return written
 
-    async def _run(self, database: Database) -> None:
+    async def _run(self, database: Database, stopping: asyncio.Event) -> None:
         self._bind_loop()
         assert self._wake is not None
         try:
-            while True:
+            while not stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
                 self._wake.clear()
@@ -208,15 +209,23 @@ class CallLogWriter:
             return
         self._bind_loop()
         self._database = database
-        self._task = asyncio.create_task(self._run(database), name="myia-call-log")
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(self._run(database, self._stopping), name="myia-call-log")
 
-    async def stop(self) -> None:
-        """Stop the writer after a last flush."""
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the writer after a last flush. It is asked, not cancelled: a write cut off
+        mid-transaction could leave SQLite's write lock to an orphaned connection."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self._stopping.set()
+            if self._wake is not None:
+                self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=timeout_s)
+            except TimeoutError:  # the database hangs: give up on what is left
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._database = None
 
     @contextlib.asynccontextmanager
