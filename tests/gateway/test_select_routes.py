@@ -96,3 +96,23 @@ def test_uncertified_routes_only_when_allowed_and_after_certified_ones() -> None
     notools = table(deployment("x", 0.1, cert("global", status="FAILED",
                                              failed=frozenset({"tool_calling"}))))  # fmt: skip
     assert order(notools, needs=Needs(tools=True), allow_uncertified=True) == []
+
+
+def test_verdicts_read_test_results_and_observed_capabilities() -> None:
+    from myia.db.models import ModelCertification
+    from myia.routing.resolve import _verdicts
+
+    row = ModelCertification(
+        test_results=[
+            {"name": "tools", "capability": "tool_calling", "status": "passed"},
+            {"name": "vision", "capability": "vision", "status": "passed"},
+            {"name": "core", "capability": None, "status": "passed"},
+        ],
+        # What this region observed wins where it says false; null is inconclusive.
+        observed_capabilities={"vision": False, "streaming": True, "json_output": None},
+    )
+    passed, failed = _verdicts(row)
+    view = CertificationView(region="r", status="CERTIFIED", badge=None, rating=None,
+                             expires_at=None, passed=passed, failed=failed)  # fmt: skip
+    assert view.proves("tool_calling") and view.proves("streaming")
+    assert not view.proves("vision") and not view.proves("json_output")
