@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -16,7 +18,9 @@ from myia.catalog.cache import PROVIDERS, CatalogCache, RedisInvalidationBus
 from myia.catalog.filters import ProviderFilters
 from myia.catalog.schemas import ProviderCreate
 from myia.db.enums import AuthType
+from tests.conftest import require
 from tests.factories import make_provider
+from tests.queue.saq_support import PrivateRedis
 
 
 class FakeClock:
@@ -203,3 +207,30 @@ async def test_the_listener_resubscribes_after_losing_redis(
         assert await eventually(lambda: not there.peek(PROVIDERS, "list"))
     finally:
         await admin.aclose()
+
+
+async def test_an_invalidation_published_while_redis_is_away_is_sent_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    require("the redis-server binary", shutil.which("redis-server") is not None)
+    server = PrivateRedis(tmp_path)
+    server.start()
+    cache = CatalogCache(ttl_s=60, bus=RedisInvalidationBus(server.url, channel="test:inv"))
+    try:
+        await cache.start()
+        assert cache.bus is not None
+        server.kill()
+        await cache.invalidate(PROVIDERS)  # cannot be published now: kept, not dropped
+        assert await eventually(lambda: not cache.bus.subscribed if cache.bus else False, 10)
+        assert cache.bus.unsent == 1
+        assert (await cache.bus.health())["status"] == "down"
+        server.start()  # same port, empty
+        # Sent once Redis answers, and the listener is back too; this cache was dropped once
+        # on its return (whatever was published meanwhile was missed).
+        assert await eventually(lambda: bool(cache.bus and not cache.bus.unsent), 30)
+        assert await eventually(lambda: bool(cache.bus and cache.bus.subscribed), 30)
+        assert cache.bus.reconnects == 1
+        assert (await cache.bus.health())["status"] == "up"
+    finally:
+        await cache.stop()
+        server.kill()

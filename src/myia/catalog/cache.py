@@ -165,25 +165,21 @@ class RedisInvalidationBus:
                 on_invalidate(namespaces)
 
     async def publish(self, namespaces: list[str]) -> None:
-        """Tell the other processes; kept and retried in the background if Redis is down
-        (the writer is not held up: its own cache is already invalidated)."""
+        """Tell the other processes, from the background: a Redis that is down or slow never
+        holds up the writer (its own cache is already invalidated), and what fails to go out
+        is kept and sent again until Redis answers."""
         if self._redis is None:
-            return
-        if not self._unsent and await self._send(namespaces, first=True):
             return
         self._unsent.update(namespaces)
         self._wake.set()
 
-    async def _send(self, namespaces: Iterable[str], *, first: bool = False) -> bool:
+    async def _send(self, namespaces: Iterable[str]) -> bool:
         assert self._redis is not None
         payload = json.dumps({"origin": self.origin, "namespaces": sorted(namespaces)})
         try:
             await self._redis.publish(self.channel, payload)
         except Exception as exc:
-            if first:
-                log.warning(
-                    "cache invalidation publish failed, will retry", error=type(exc).__name__
-                )
+            log.debug("cache invalidation publish failed", error=type(exc).__name__)
             return False
         return True
 
@@ -191,19 +187,28 @@ class RedisInvalidationBus:
         attempt = 0
         while True:
             await self._wake.wait()
+            self._wake.clear()
             pending = set(self._unsent)
-            if pending and await self._send(pending):
+            if not pending:
+                continue
+            if await self._send(pending):
                 self._unsent -= pending
+                if attempt:
+                    log.info(
+                        "cache invalidation published after a retry", namespaces=sorted(pending)
+                    )
                 attempt = 0
-                if not self._unsent:
-                    self._wake.clear()
-                log.info("cache invalidation published after a retry", namespaces=sorted(pending))
                 continue
-            if not self._unsent:
-                self._wake.clear()
-                continue
+            if attempt == 0:  # once per outage
+                log.warning("cache invalidation publish failed, will retry")
             await asyncio.sleep(_RECONNECT_DELAY_S[min(attempt, len(_RECONNECT_DELAY_S) - 1)])
             attempt += 1
+            self._wake.set()
+
+    @property
+    def unsent(self) -> int:
+        """Namespaces whose invalidation has not reached Redis yet."""
+        return len(self._unsent)
 
     async def health(self) -> dict[str, Any]:
         """`up` when Redis answers and the listener is subscribed (else other processes'
@@ -216,7 +221,7 @@ class RedisInvalidationBus:
             return {"status": "down", "error": type(exc).__name__}
         if not self.subscribed:
             return {"status": "down", "error": "invalidation listener not subscribed"}
-        return {"status": "up", "unsent_invalidations": len(self._unsent)}
+        return {"status": "up", "unsent_invalidations": self.unsent}
 
     async def stop(self) -> None:
         for task in (self._task, self._flusher):
