@@ -152,3 +152,21 @@ async def test_prometheus_endpoint_exposes_the_series(
         "# TYPE myia_provider_errors_total counter",
     ):
         assert series in body, series
+
+
+async def test_hostile_metric_queries_are_client_errors(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    admin = await bearer_headers(session, role=UserRole.ADMIN)
+    for params in (
+        {"provider": "open\x00ai"},
+        {"until": "0001-01-01T00:00:00+00:00"},
+        {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        {"since": "2020-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        {"hours": "0"},
+        {"group_by": "password"},
+    ):
+        response = await client.get("/api/v2/metrics", params=params, headers=admin)
+        assert response.status_code == 422, (params, response.status_code, response.text)
+    assert (await client.get("/api/v2/metrics/a%00b", headers=admin)).status_code == 422
+    assert (await client.get("/api/v2/metrics")).status_code == 401

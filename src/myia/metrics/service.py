@@ -106,7 +106,10 @@ def window(
     *, since: datetime | None, until: datetime | None, last: timedelta | None = None
 ) -> tuple[datetime, datetime]:
     end = until or utcnow()
-    start = since or end - (last or DEFAULT_WINDOW)
+    try:
+        start = since or end - (last or DEFAULT_WINDOW)
+    except OverflowError as exc:  # `until` at the start of the calendar
+        raise InvalidInputError("until", "too early for a window of that length") from exc
     if start >= end:
         raise InvalidInputError("since", "must be before until")
     if end - start > MAX_WINDOW:

@@ -28,7 +28,8 @@ prometheus_router = APIRouter(tags=["metrics"])
 Since = Annotated[datetime | None, Query(description="Window start (default: until - hours)")]
 Until = Annotated[datetime | None, Query(description="Window end (default: now)")]
 Hours = Annotated[float, Query(gt=0, le=24 * 366, description="Window length when no since")]
-Key = Annotated[str | None, Query(max_length=300)]
+# No NUL: PostgreSQL refuses it in a text comparison (a 500, not a 422).
+Key = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
 
 
 def _window(
@@ -79,7 +80,9 @@ async def get_metrics(
     responses={**_READ, **openapi.READ_ONE},
 )
 async def get_deployment_metrics(
-    deployment_id: Annotated[str, Path(max_length=36, description="model_deployments.id")],
+    deployment_id: Annotated[
+        str, Path(max_length=36, pattern=r"^[^\x00]*$", description="model_deployments.id")
+    ],
     _user: CurrentUser,
     session: SessionDep,
     since: Since = None,
