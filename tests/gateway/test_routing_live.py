@@ -136,3 +136,14 @@ async def test_openai_shaped_errors_and_region_preference(
                 assert answer.status_code == 200, answer.text
                 assert answer.headers["x-myia-region"] == region
                 assert answer.headers["x-myia-provider"] == "bedrock"
+            streamed = {
+                "model": "claude-sim",
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "messages": [{"role": "user", "content": "Reply with exactly: oslo"}],
+            }
+            async with http.stream("POST", "/chat/completions", headers=auth, json=streamed) as r:
+                assert r.status_code == 200 and r.headers["x-myia-provider"] == "bedrock"
+                lines = [line async for line in r.aiter_lines() if line.startswith("data: ")]
+            assert lines[-1] == "data: [DONE]" and '"usage"' in lines[-2]
+            assert "oslo" in "".join(lines).lower()
