@@ -110,9 +110,8 @@ class Executor:
         back those the database says it runs but it does not (a give-back or a claim whose
         answer an outage swallowed)."""
         async with self.database.session() as session:
-            held = set(self.held)
-            await items.renew(session, self.worker_id, held)
-            returned = await items.release_unheld(session, self.worker_id, held)
+            await items.renew(session, self.worker_id, set(self.held))
+            returned = await items.release_unheld(session, self.worker_id, self.held)
         if returned:
             log.info("items given back", worker_id=self.worker_id, items=len(returned))
 

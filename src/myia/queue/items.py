@@ -210,12 +210,15 @@ async def release_unheld(session: AsyncSession, worker_id: str, held: Collection
         CertificationJobItem.status == JobItemStatus.PROCESSING,
         CertificationJobItem.claimed_by == worker_id,
     )
-    ids = [i for i in (await session.execute(query)).scalars() if i not in held]
-    for item_id in ids:
-        await release(
+    # `held` is the worker's live set, read after the query: an item is held before its
+    # claim commits, so one claimed meanwhile is never taken for unheld.
+    released = []
+    for item_id in list((await session.execute(query)).scalars()):
+        if item_id not in held and await release(
             session, item_id, worker_id, delay_s=0.0, error="given back", refund_attempt=True
-        )
-    return ids
+        ):
+            released.append(item_id)
+    return released
 
 
 def _running_here(pid: int) -> bool:
