@@ -9,9 +9,12 @@ revoked key stops working everywhere as soon as the message arrives, not after a
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+import uuid
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +24,9 @@ from myia.db.engine import Database
 from myia.db.models import ApiKey, User
 from myia.db.types import utcnow
 from myia.errors import AuthenticationError, InvalidInputError, NotFoundError
+from myia.observability.logging import get_logger
+
+log = get_logger(__name__)
 
 API_KEYS = "api_keys"  # CatalogCache namespace
 KEY_PREFIX = "myia-"
@@ -79,7 +85,25 @@ async def revoke_api_key(
         row.revoked_at = utcnow()
         await session.commit()
     await cache.invalidate(API_KEYS)
+    await _announce_now(cache)
     return row
+
+
+async def _announce_now(cache: CatalogCache) -> None:
+    """Publish the invalidation before returning, not from the cache's background sender:
+    a revoked key must be refused by every process once the revoke has answered (and a CLI
+    command stops its cache right after). The background copy stays as the retry."""
+    bus = cache.bus
+    if bus is None:
+        return
+    client = aioredis.from_url(bus.url, socket_connect_timeout=2.0, socket_timeout=2.0)
+    payload = json.dumps({"origin": f"apikeys-{uuid.uuid4().hex}", "namespaces": [API_KEYS]})
+    try:
+        await client.publish(bus.channel, payload)
+    except Exception as exc:  # the background sender keeps trying; the TTL bounds the rest
+        log.warning("api key revocation not announced", error=type(exc).__name__)
+    finally:
+        await client.aclose()
 
 
 async def _lookup(database: Database, digest: str) -> KeyOwner | None:
