@@ -165,6 +165,8 @@ async def test_hostile_metric_queries_are_client_errors(
         {"since": "2020-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
         {"hours": "0"},
         {"group_by": "password"},
+        {"until": "0.5"},
+        {"since": "2026-01-01"},
     ):
         response = await client.get("/api/v2/metrics", params=params, headers=admin)
         assert response.status_code == 422, (params, response.status_code, response.text)

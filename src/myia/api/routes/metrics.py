@@ -8,11 +8,13 @@ like most scrape targets: its labels are operations, providers and statuses, nev
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BeforeValidator
 
 from myia.api.deps import CurrentUser, SessionDep
 from myia.catalog import openapi
@@ -25,8 +27,27 @@ from myia.telemetry import prom
 router = APIRouter(prefix="/api/v2/metrics", tags=["metrics"])
 prometheus_router = APIRouter(tags=["metrics"])
 
-Since = Annotated[datetime | None, Query(description="Window start (default: until - hours)")]
-Until = Annotated[datetime | None, Query(description="Window end (default: now)")]
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_only(value: object) -> object:
+    # Pydantic would also take a number (seconds since 1970) or a bare date; the document
+    # promises an ISO 8601 date-time, so anything else is a 422.
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError("an ISO 8601 date-time, e.g. 2026-11-29T15:00:00Z")
+    return value
+
+
+Since = Annotated[
+    datetime | None,
+    BeforeValidator(_date_time_only),
+    Query(description="Window start, ISO 8601 (default: until - hours)"),
+]
+Until = Annotated[
+    datetime | None,
+    BeforeValidator(_date_time_only),
+    Query(description="Window end, ISO 8601 (default: now)"),
+]
 Hours = Annotated[float, Query(gt=0, le=24 * 366, description="Window length when no since")]
 # No NUL: PostgreSQL refuses it in a text comparison (a 500, not a 422).
 Key = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
