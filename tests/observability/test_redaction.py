@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from myia.observability.redaction import MASK, is_secret_key, mask_secret, redact, redact_text
+from myia.credentials.crypto import decrypt_secrets, encrypt_secrets
+from myia.observability.redaction import (
+    MASK,
+    forget_secrets,
+    is_secret_key,
+    mask_secret,
+    redact,
+    redact_text,
+    register_secret,
+    scrub,
+)
 
 AKID = "AKIAABCDEFGHIJKLMNOP"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLXZhbHVl"
@@ -110,3 +120,24 @@ def test_bytes_are_scanned_as_text() -> None:
 )
 def test_mask_secret_shows_at_most_the_last_four(value: str, masked: str) -> None:
     assert mask_secret(value) == masked
+
+
+def test_registered_secrets_are_masked_whatever_their_shape() -> None:
+    forget_secrets()
+    odd = "Qz7vLx2TTn4mXw9vP0aB3kRu"
+    inner = "Qz7vLx2T"
+    message = f"Incorrect API key provided: {odd}. Retry."
+    assert scrub(message) == message  # unknown to the process: no format rule matches
+    register_secret(odd, inner, "short", None)
+    assert scrub(message) == f"Incorrect API key provided: {MASK}. Retry."  # longest first
+    assert redact({"detail": message}) == {"detail": f"Incorrect API key provided: {MASK}. Retry."}
+    assert scrub("short words stay") == "short words stay"  # under 8 characters: not kept
+
+
+def test_the_credential_store_registers_what_it_encrypts_and_decrypts() -> None:
+    forget_secrets()
+    token = encrypt_secrets({"api_key": "first-odd-key-value"}, secret="s" * 20)
+    assert scrub("first-odd-key-value") == MASK
+    forget_secrets()
+    decrypt_secrets(token, secret="s" * 20)
+    assert scrub("quoted first-odd-key-value") == f"quoted {MASK}"
