@@ -64,8 +64,10 @@ class OneLineErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            # Exit, Abort and usage errors are the CLI framework's own answers: keep them.
-            if os.environ.get("MYIA_DEBUG") or type(exc).__module__.startswith(_FRAMEWORK):
+            # Exit, Abort and usage errors are the CLI framework's own answers: keep them. A
+            # failed assertion is a bug (or a test's safety net), not a setup problem.
+            framework = type(exc).__module__.startswith(_FRAMEWORK)
+            if os.environ.get("MYIA_DEBUG") or framework or isinstance(exc, AssertionError):
                 raise
             typer.echo(one_line(exc), err=True)
             sys.exit(1)
