@@ -179,6 +179,28 @@ def test_sync_recovers_items_of_dead_workers(cli_db: str, invoke: Invoke) -> Non
     assert run_on(cli_db, statuses) == [JobItemStatus.QUEUED]
 
 
+def test_sync_recounts_a_job_left_processing_with_every_item_finished(
+    cli_db: str, invoke: Invoke
+) -> None:
+    job_id = create_job(cli_db, models=["gpt-4o"])
+    execute(
+        cli_db,
+        update(CertificationJobItem)
+        .where(CertificationJobItem.job_id == job_id)
+        .values(status=JobItemStatus.COMPLETED, finished_at=utcnow()),
+        update(CertificationJob)
+        .where(CertificationJob.id == job_id)
+        .values(status=JobStatus.PROCESSING),
+    )
+    result = invoke("jobs", "sync")
+    assert result.exit_code == 0, result.output
+    assert "1 job(s) recounted" in flat(result.stdout)
+    assert job_status(cli_db, job_id) is JobStatus.COMPLETED
+
+    followed = invoke("jobs", "show", job_id, "--follow")
+    assert followed.exit_code == 0, followed.output  # already over: returns at once
+
+
 def test_stats_shows_counts_progress_health_and_alerts(cli_db: str, invoke: Invoke) -> None:
     quiet = invoke("jobs", "stats")
     assert quiet.exit_code == 0, quiet.output
