@@ -42,6 +42,7 @@ ALL_NAMESPACES = (PROVIDERS, BASE_MODELS, DEPLOYMENTS)
 DEFAULT_MAX_ENTRIES = 2048
 _RECONNECT_DELAY_S = (0.2, 0.5, 1.0, 2.0)
 _SOCKET_TIMEOUT_S = 2.0
+_STOP_FLUSH_S = 2.0
 
 
 @dataclass
@@ -224,6 +225,12 @@ class RedisInvalidationBus:
         return {"status": "up", "unsent_invalidations": self.unsent}
 
     async def stop(self) -> None:
+        # A process stopping right after a write (a CLI command) still tells the others.
+        if self._unsent and self._redis is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_STOP_FLUSH_S):
+                    if await self._send(set(self._unsent)):
+                        self._unsent.clear()
         for task in (self._task, self._flusher):
             if task is not None:
                 task.cancel()
