@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from myia.credentials.service import get_decrypted
 from myia.db.enums import AuthType
 from myia.db.models import Provider
-from myia.observability.redaction import register_secret
+from myia.observability.redaction import register_secret, register_secrets
 from myia.providers.connection import ApiKeyCredentials, AwsCredentials, ProviderConnection
+
+_AWS_ENV_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def _env_api_key(slug: str) -> ApiKeyCredentials | None:
@@ -56,6 +58,9 @@ async def connection_for(
         credentials = ApiKeyCredentials(api_key=SecretStr(stored.secrets["api_key"]))
     elif provider.auth_type is AuthType.API_KEY:
         credentials = _env_api_key(provider.slug)
+    else:
+        # boto3's own chain reads these; a provider quoting one must not get it stored.
+        register_secrets(os.environ.get(name) for name in _AWS_ENV_SECRETS)
     return ProviderConnection(
         slug=provider.slug,
         auth_type=provider.auth_type,
