@@ -1,10 +1,11 @@
-"""Hostile input and secrets: login attempts and lockout.
+"""Hostile input and secrets: no schema change.
 
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-29 15:30:00
 
-Placeholder reserved for the hostile-input work (issue 14); its owner fills upgrade() and downgrade().
+Intentionally empty: login failures and lockouts live in Redis (or in process memory without
+REDIS_URL), not in a table. The revision stays so that databases already at 0004 upgrade.
 """
 
 from collections.abc import Sequence
