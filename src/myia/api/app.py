@@ -37,13 +37,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     settings.check_secrets()
     database = database or Database(settings.database_url)
+    catalog_cache = build_catalog_cache(
+        ttl_s=settings.catalog_cache_ttl_s, redis_url=settings.redis_url
+    )
     state = AppState(
         settings=settings,
         database=database,
-        catalog_cache=build_catalog_cache(
-            ttl_s=settings.catalog_cache_ttl_s, redis_url=settings.redis_url
-        ),
-        queue=build_engine(database, settings),
+        catalog_cache=catalog_cache,
+        queue=build_engine(database, settings, catalog_cache=catalog_cache),
         login_throttle=LoginThrottle(
             max_failures=settings.login_max_failures,
             max_failures_per_address=settings.login_max_failures_per_address,

@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from myia.catalog.cache import CatalogCache, build_catalog_cache
 from myia.certification import jobs, queries
 from myia.certification.schemas import JobItemPublic
 from myia.cli.console import console
@@ -75,25 +76,42 @@ async def queue_engine(
 ) -> AsyncIterator[QueueEngine]:
     """The configured engine, connected. `run_work`: an embedded engine also starts its
     workers here (the command is the worker); a distributed one never runs work here."""
+    # Work run here must still tell the servers' caches that verdicts changed (Redis only).
+    cache = await _invalidation_publisher(settings) if run_work else None
     try:
-        engine = build_engine(database, settings)
-    except Exception as exc:  # a missing optional engine or a malformed QUEUE_URL
-        raise EngineUnavailableError(f"queue engine unavailable: {exc}") from exc
-    started = run_work or engine.name != "embedded"
-    if started:
         try:
-            await engine.start()
-        except Exception as exc:  # Redis down, bad credentials in QUEUE_URL, …
-            raise EngineUnavailableError(
-                f"cannot start the {engine.name} queue engine: {type(exc).__name__}: {exc}"
-            ) from exc
-    try:
-        yield engine
-    finally:
+            engine = build_engine(database, settings, catalog_cache=cache)
+        except Exception as exc:  # a missing optional engine or a malformed QUEUE_URL
+            raise EngineUnavailableError(f"queue engine unavailable: {exc}") from exc
+        started = run_work or engine.name != "embedded"
         if started:
-            await engine.stop()
-            if engine.name == "embedded":
-                await release_held(database, getattr(engine, "worker_id", ""))
+            try:
+                await engine.start()
+            except Exception as exc:  # Redis down, bad credentials in QUEUE_URL, …
+                raise EngineUnavailableError(
+                    f"cannot start the {engine.name} queue engine: {type(exc).__name__}: {exc}"
+                ) from exc
+        try:
+            yield engine
+        finally:
+            if started:
+                await engine.stop()
+                if engine.name == "embedded":
+                    await release_held(database, getattr(engine, "worker_id", ""))
+    finally:
+        if cache is not None:
+            await cache.stop()
+
+
+async def _invalidation_publisher(settings: Settings) -> CatalogCache | None:
+    if not settings.redis_url:
+        return None
+    cache = build_catalog_cache(ttl_s=0, redis_url=settings.redis_url)
+    try:
+        await cache.start()
+    except Exception:  # Redis down: servers see the new verdicts after their cache TTL
+        return None
+    return cache
 
 
 async def release_held(database: Database, worker_id: str) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.catalog.cache import CatalogCache
 from myia.certification.jobs import refresh_open_jobs
 from myia.config import Settings
 from myia.db.engine import Database
@@ -29,11 +30,20 @@ IDLE_POLL_S = 0.5
 class EmbeddedEngine(QueueEngine):
     name = "embedded"
 
-    def __init__(self, database: Database, settings: Settings, limiters: LimiterPool) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        limiters: LimiterPool,
+        *,
+        catalog_cache: CatalogCache | None = None,
+    ) -> None:
         self.database = database
         self.settings = settings
         self.worker_id = heartbeat.new_worker_id("embedded")
-        self.executor = Executor(database, settings, limiters, self.worker_id)
+        self.executor = Executor(
+            database, settings, limiters, self.worker_id, catalog_cache=catalog_cache
+        )
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()
         self._wake = asyncio.Event()

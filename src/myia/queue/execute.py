@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.certification.probe import Probe, ThrottledOut
 from myia.certification.records import claimed_capabilities, save_outcome
 from myia.certification.regions import GLOBAL_REGION
@@ -58,6 +59,10 @@ class Executor:
     # Adapters are reused across items (building an OpenAI client costs ~50 ms): one per
     # provider, endpoint, region and credential.
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
+    # Routes and badges are cached from certification rows: a new verdict must drop them in
+    # every process (through Redis when set), or the gateway routes on the old one until the
+    # cache expires.
+    catalog_cache: CatalogCache | None = None
 
     def _adapter(self, connection: ProviderConnection) -> ProviderAdapter:
         key = _connection_key(connection)
@@ -289,6 +294,8 @@ class Executor:
             await session.rollback()
             return "discarded"
         await session.commit()
+        if self.catalog_cache is not None:
+            await self.catalog_cache.invalidate(DEPLOYMENTS, BASE_MODELS)
         log.info(
             "item done",
             item_id=item.id,

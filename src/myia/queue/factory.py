@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from myia.catalog.cache import CatalogCache
 from myia.config import Settings
 from myia.db.engine import Database
 from myia.queue.engine import QueueEngine
@@ -15,8 +16,11 @@ def limiter_config(settings: Settings) -> LimiterConfig:
     )
 
 
-def build_engine(database: Database, settings: Settings) -> QueueEngine:
-    """Embedded unless QUEUE_URL names a distributed queue."""
+def build_engine(
+    database: Database, settings: Settings, *, catalog_cache: CatalogCache | None = None
+) -> QueueEngine:
+    """Embedded unless QUEUE_URL names a distributed queue. `catalog_cache`: the cache an
+    embedded engine drops after each certification it records."""
     if settings.queue_url:
         from myia.queue.saq_engine import SaqEngine, make_queue
 
@@ -24,4 +28,9 @@ def build_engine(database: Database, settings: Settings) -> QueueEngine:
         return SaqEngine(database, settings)
     from myia.queue.embedded import EmbeddedEngine
 
-    return EmbeddedEngine(database, settings, LocalLimiterPool(limiter_config(settings)))
+    return EmbeddedEngine(
+        database,
+        settings,
+        LocalLimiterPool(limiter_config(settings)),
+        catalog_cache=catalog_cache,
+    )

@@ -32,6 +32,7 @@ from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict
 from sqlalchemy import select
 
+from myia.catalog.cache import build_catalog_cache
 from myia.certification.jobs import ACTIVE_JOB
 from myia.config import Settings
 from myia.db.engine import Database
@@ -102,7 +103,15 @@ class WorkerRuntime:
         queue = make_queue(settings)
         self.engine = SaqEngine(self.database, settings, queue)
         limiters, self._limits_redis = _limiters(settings, queue)
-        self.executor = Executor(self.database, settings, limiters, self.worker_id)
+        # Publishes "routes and badges changed" to every `myia serve` after each verdict.
+        self.catalog_cache = (
+            build_catalog_cache(ttl_s=0, redis_url=settings.redis_url)
+            if settings.redis_url
+            else None
+        )
+        self.executor = Executor(
+            self.database, settings, limiters, self.worker_id, catalog_cache=self.catalog_cache
+        )
         port = health_port if health_port is not None else settings.worker_health_port
         self.health = (
             HealthServer(self.health_report, host=health_host, port=port)
@@ -129,6 +138,12 @@ class WorkerRuntime:
             DB_SINK.enable()
             self._sink = asyncio.create_task(DB_SINK.run(self.database))
         self._owns_call_log = start_call_logging(self.database)  # certification calls
+        if self.catalog_cache is not None:
+            try:
+                await self.catalog_cache.start()
+            except Exception as exc:  # servers then see new verdicts after their cache TTL
+                log.warning("catalog invalidation unavailable", error=type(exc).__name__)
+                self.executor.catalog_cache = None
         if self.health is not None:
             await self.health.start()
         log.info(
@@ -155,6 +170,9 @@ class WorkerRuntime:
             await self.health.stop()
         with contextlib.suppress(Exception):
             await self.executor.aclose()  # provider clients reused across items
+        if self.executor.catalog_cache is not None:
+            with contextlib.suppress(Exception):
+                await self.executor.catalog_cache.stop()  # sends what is still pending
         if self._owns_call_log:
             await stop_call_logging()
             self._owns_call_log = False
