@@ -143,7 +143,7 @@ def client_error(
             "The model failed to process the request",
             424,
             C.MODEL_ERROR,
-            False,
+            True,
             None,
         ),
         ("SomethingNewException", "?", 400, C.UNKNOWN, False, None),
@@ -191,6 +191,17 @@ def test_throttling_carries_retry_after_from_headers() -> None:
 def test_errors_inside_a_stream_are_camel_case(code: str, category: C) -> None:
     error = map_botocore_error(client_error(code, "in stream", 200, cls=EventStreamError))
     assert error.category is category
+
+
+def test_a_model_error_is_retried_in_and_out_of_a_stream() -> None:
+    # AWS: ModelErrorException (424) and modelStreamErrorException — "retry your request".
+    for error in (
+        map_botocore_error(client_error("ModelErrorException", "model failed", 424)),
+        map_botocore_error(
+            client_error("modelStreamErrorException", "in stream", 200, cls=EventStreamError)
+        ),
+    ):
+        assert (error.category, error.retryable) == (C.MODEL_ERROR, True)
 
 
 @pytest.mark.parametrize(

@@ -54,12 +54,13 @@ _BY_CODE: dict[str, tuple[ErrorCategory, bool]] = {
     "servicequotaexceededexception": (C.QUOTA, False),
     "modeltimeoutexception": (C.TIMEOUT, True),
     "requesttimeout": (C.TIMEOUT, True),
-    # 5xx are the service's fault and worth another attempt; a 424 ModelError is the
-    # model failing on this input, which another attempt rarely fixes.
+    # 5xx are the service's fault and worth another attempt. So are a 424 ModelError and
+    # an in-stream modelStreamError: AWS documents both as "retry your request", and a model
+    # that keeps failing is bounded by the caller's retry budget, not by this table.
     "internalserverexception": (C.MODEL_ERROR, True),
     "serviceunavailableexception": (C.MODEL_ERROR, True),
-    "modelerrorexception": (C.MODEL_ERROR, False),
-    "modelstreamerrorexception": (C.MODEL_ERROR, False),
+    "modelerrorexception": (C.MODEL_ERROR, True),
+    "modelstreamerrorexception": (C.MODEL_ERROR, True),
 }
 
 
