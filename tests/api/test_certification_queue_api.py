@@ -280,11 +280,37 @@ async def test_sync_recovers_items_of_dead_workers(
     await session.commit()
     response = await client.post(f"{URL}/sync", headers=admin)
     assert response.status_code == 200, response.text
-    assert response.json() == {"requeued": 0, "dropped": 0, "recovered": 1}
+    body = response.json()
+    assert set(body) == {"requeued", "dropped", "recovered", "recounted"}
+    assert (body["requeued"], body["dropped"], body["recovered"]) == (0, 0, 1)
     detail = (await client.get(f"{URL}/jobs/{job['id']}", headers=admin)).json()
     assert detail["items"][0]["status"] == "QUEUED"
     again = await client.post(f"{URL}/sync", headers=admin)
     assert again.json()["recovered"] == 0
+
+
+async def test_sync_recounts_a_job_left_processing_with_every_item_finished(
+    client: httpx.AsyncClient, session: AsyncSession, admin: dict[str, str], catalog: Any
+) -> None:
+    job = await create(client, admin, models=[CLAUDE], regions=["us-east-1"])
+    await session.execute(
+        update(CertificationJobItem)
+        .where(CertificationJobItem.job_id == job["id"])
+        .values(status=JobItemStatus.COMPLETED, finished_at=utcnow())
+    )
+    await session.execute(
+        update(CertificationJob)
+        .where(CertificationJob.id == job["id"])
+        .values(status=JobStatus.PROCESSING)
+    )
+    await session.commit()
+    response = await client.post(f"{URL}/sync", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["recounted"] == 1
+    detail = (await client.get(f"{URL}/jobs/{job['id']}", headers=admin)).json()
+    assert detail["status"] == "COMPLETED"
+    again = await client.post(f"{URL}/sync", headers=admin)
+    assert again.json()["recounted"] == 0
 
 
 async def test_stats_counts_progress_and_engine(

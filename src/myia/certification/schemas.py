@@ -135,6 +135,9 @@ class SyncResult(BaseModel):
     requeued: int = 0
     dropped: int = 0
     recovered: int = 0
+    recounted: int = Field(
+        default=0, description="Unfinished jobs whose counters or status the recount changed"
+    )
 
 
 class Last24h(BaseModel):

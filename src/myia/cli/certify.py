@@ -133,7 +133,13 @@ def describe_selection(selection: JobSelection) -> str:
 
 
 def print_recertify_plan(
-    plan: Plan, selection: JobSelection, settings: Settings, *, delay: int, cleanup: bool
+    plan: Plan,
+    selection: JobSelection,
+    settings: Settings,
+    *,
+    delay: int,
+    cleanup: bool,
+    wait: bool = True,
 ) -> None:
     console.rule("🔄 RECERTIFICATION PLAN")
     mode = (
@@ -154,7 +160,7 @@ def print_recertify_plan(
     say(f"   Mode:         {mode}")
     say(f"   Max retries:  {settings.queue_max_retries} per item")
     concurrency = 1 if delay else settings.queue_concurrency
-    say(f"   Engine:       {engine_label(run_settings(settings, concurrency))}")
+    say(f"   Engine:       {engine_label(run_settings(settings, concurrency), wait=wait)}")
     say(f"   Estimate:     ~{duration(plan.estimate_s(concurrency, delay))}")
     table = Table(title=f"📋 {len(plan.pairs)} item(s)", title_justify="left")
     for column in ("#", "deployment", "region", "current"):
@@ -227,7 +233,9 @@ def recertify(
     if plan is None:
         say("✅ Nothing to recertify: no certification matches the selection.")
         return
-    print_recertify_plan(plan, selection, settings, delay=delay, cleanup=not skip_cleanup)
+    print_recertify_plan(
+        plan, selection, settings, delay=delay, cleanup=not skip_cleanup, wait=not no_wait
+    )
     if dry_run:
         say("🔍 Dry run: nothing was changed (no job, no cleanup, no log file).")
         return
