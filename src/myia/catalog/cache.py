@@ -3,7 +3,9 @@
 Entries live in namespaces ("base_models", "deployments", "providers"); a write invalidates
 the namespaces it changed. With Redis configured, each invalidation is also published so
 every app process sharing the database drops its copy. A generation counter per namespace
-keeps a load that raced with an invalidation from storing stale data.
+keeps a load that raced with an invalidation from storing stale data. Concurrent misses of
+one key share one load (per generation): after an invalidation, 64 readers cost one set of
+queries, not 64 (a certification job invalidates after every item; see bench/load.py).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class CacheStats:
     invalidations: int = 0
     remote_invalidations: int = 0
     evictions: int = 0
+    shared_loads: int = 0  # misses served by a load another request had started
 
 
 @dataclass
@@ -258,6 +261,7 @@ class CatalogCache:
         self.stats = CacheStats()
         self._clock = clock
         self._namespaces: dict[str, _Namespace] = {}
+        self._loading: dict[tuple[str, Hashable, int], asyncio.Future[Any]] = {}
 
     async def start(self) -> None:
         if self.bus is not None:
@@ -290,7 +294,34 @@ class CatalogCache:
             return entry.value  # type: ignore[no-any-return]
         self.stats.misses += 1
         generation = ns.generation
-        value = await loader()
+        flight = (namespace, key, generation)
+        pending = self._loading.get(flight)
+        if pending is not None:
+            try:
+                value = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # The request that was loading went away: load for ourselves.
+            else:
+                self.stats.shared_loads += 1
+                return value  # type: ignore[no-any-return]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loading[flight] = future
+        try:
+            value = await loader()
+        except Exception as exc:
+            future.set_exception(exc)  # a NotFoundError is the same answer for every waiter
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            if self._loading.get(flight) is future:
+                del self._loading[flight]
+        future.set_result(value)
         if self.ttl_s > 0 and ns.generation == generation:
             self._store(ns, key, value)
         return value
