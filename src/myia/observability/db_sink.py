@@ -14,9 +14,11 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
+
 from myia.db.engine import Database
 from myia.db.models import LogRecord
-from myia.db.types import utcnow
+from myia.db.types import new_id, utcnow
 
 _COLUMNS = {"event", "level", "timestamp", "request_id", "user_id", "inference_id", "exception"}
 _MAX_BUFFER = 10_000
@@ -69,20 +71,25 @@ class DbLogSink:
         return self._lock
 
     @staticmethod
-    def _record(event: dict[str, Any]) -> LogRecord:
+    def _values(event: dict[str, Any]) -> dict[str, Any]:
         metadata = {k: _jsonable(v) for k, v in event.items() if k not in _COLUMNS}
         exception = event.get("exception")
         stamp = event.get("timestamp")
-        return LogRecord(
-            timestamp=datetime.fromisoformat(stamp) if isinstance(stamp, str) else utcnow(),
-            level=_clip(event.get("level", "info"), 10) or "info",
-            message=str(event.get("event", "")),
-            request_id=_clip(event.get("request_id"), 64),
-            user_id=_clip(event.get("user_id"), 36),
-            inference_id=_clip(event.get("inference_id"), 64),
-            metadata_=metadata or None,
-            error={"exception": str(exception)} if exception else None,
-        )
+        return {
+            "id": new_id(),
+            "timestamp": datetime.fromisoformat(stamp) if isinstance(stamp, str) else utcnow(),
+            "level": _clip(event.get("level", "info"), 10) or "info",
+            "message": str(event.get("event", "")),
+            "request_id": _clip(event.get("request_id"), 64),
+            "user_id": _clip(event.get("user_id"), 36),
+            "inference_id": _clip(event.get("inference_id"), 64),
+            "metadata_": metadata or None,
+            "error": {"exception": str(exception)} if exception else None,
+        }
+
+    @classmethod
+    def _record(cls, event: dict[str, Any]) -> LogRecord:
+        return LogRecord(**cls._values(event))
 
     async def flush(self, database: Database) -> int:
         """Write what is buffered; when it returns, every event captured before is stored.
@@ -97,8 +104,11 @@ class DbLogSink:
             if not events:
                 return 0
             try:
+                # One multi-row INSERT, not the ORM's unit of work: with every request
+                # logged, building and flushing hundreds of objects each 0.5 s held the
+                # event loop that serves the requests (bench/load.py --log-to-db).
                 async with database.session() as session:
-                    session.add_all([self._record(event) for event in events])
+                    await session.execute(insert(LogRecord), [self._values(e) for e in events])
                     await session.commit()
             except Exception:
                 self.dropped += len(events)
