@@ -7,6 +7,10 @@ import typer
 from myia.cli.console import fail
 from myia.config import InsecureSettingsError, get_settings
 
+# Above the idle timeouts of common proxies and load balancers (nginx 75 s, AWS ALB 60 s), so
+# the server is never the side that closes an idle connection a client is about to reuse.
+KEEP_ALIVE_S = 75
+
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
@@ -30,7 +34,11 @@ def serve(
     schedule = PruneSchedule(get_settings().database_url, RetentionSettings()).start()
     watch = AlertWatch(get_settings()).start()
     try:
-        uvicorn.run(application, host=host, port=port, log_config=None)
+        # Keep-alive longer than uvicorn's 5 s: a client (or proxy) reusing a connection the
+        # server is closing at that moment gets a ReadError on a request it just sent.
+        uvicorn.run(
+            application, host=host, port=port, log_config=None, timeout_keep_alive=KEEP_ALIVE_S
+        )
     finally:
         watch.stop()
         schedule.stop()
