@@ -83,3 +83,20 @@ async def test_an_unreachable_database_is_down() -> None:
 def test_reserved_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError):
         register_check(name, _up)
+
+
+async def test_an_unmigrated_database_is_not_healthy(tmp_path: Any) -> None:
+    """It answers `SELECT 1` but every request would fail: health names the fix."""
+    empty = Database(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    try:
+        report = await health_report(empty)
+    finally:
+        await empty.dispose()
+    assert report["status"] == "unhealthy"
+    assert report["database"]["status"] == "down"
+    assert "myia db migrate" in report["database"]["error"]
+
+
+async def test_a_migrated_database_is_healthy(database: Database) -> None:
+    report = await health_report(database)
+    assert report["database"]["status"] == "up", report

@@ -20,12 +20,17 @@ def serve(
     import uvicorn
 
     from myia.api.app import create_app
+    from myia.cli.db import run_on_database
+    from myia.maintenance.schema import require_schema
     from myia.queue.saq_engine import QueueUrlError
 
     try:
         application = create_app(get_settings())
     except (InsecureSettingsError, QueueUrlError) as exc:
         raise fail(str(exc)) from exc
+    # Before uvicorn: a database that is down or not migrated is one line and exit 1 here,
+    # instead of a traceback from the app's start-up (the queue's first heartbeat).
+    run_on_database(require_schema)
     from myia.maintenance.prune import PruneSchedule, RetentionSettings
     from myia.observability.alerts import AlertWatch
 

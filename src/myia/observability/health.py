@@ -9,13 +9,16 @@ exception's type only: messages can carry connection URLs with passwords.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from myia.db.engine import Database
+from myia.db.migrate import head_revision
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 CHECK_TIMEOUT_S = 5.0
@@ -34,14 +37,31 @@ def unregister_check(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+@functools.cache
+def _head() -> str:
+    return head_revision()
+
+
 async def database_health(database: Database) -> dict[str, Any]:
+    """Up only when the database answers AND its schema is the one this code expects: an
+    unmigrated or half-migrated database answers `SELECT 1` but fails every request."""
     started = time.perf_counter()
+    down = {"status": "down", "dialect": database.dialect}
     try:
         async with database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            try:
+                revision = (
+                    await connection.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar()
+            except DBAPIError:
+                revision = None
     except Exception as exc:
-        return {"status": "down", "dialect": database.dialect, "error": type(exc).__name__}
-    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return {**down, "error": type(exc).__name__}
+    if revision != _head():
+        found = revision or "none"
+        return {**down, "error": f"schema at {found}, expected {_head()}: run `myia db migrate`"}
     return {"status": "up", "dialect": database.dialect, "latency_ms": latency_ms}
 
 
