@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     queue_retry_backoff_s: float = Field(
         default=5.0, ge=0, validation_alias="QUEUE_RETRY_BACKOFF_S"
     )
+    # Give-backs of an item whose core tests transient errors left undecided, before it is
+    # recorded INCONCLUSIVE (docs/certification.md, rule 1).
+    queue_transient_releases: int = Field(
+        default=3, ge=0, validation_alias="QUEUE_TRANSIENT_RELEASES"
+    )
+    # Attempts per provider call when the error is transient (5xx, 424, timeouts).
+    certification_transient_attempts: int = Field(
+        default=8, ge=1, validation_alias="CERTIFICATION_TRANSIENT_ATTEMPTS"
+    )
     queue_clean_completed_after_h: float = Field(
         default=24.0, gt=0, validation_alias="QUEUE_CLEAN_COMPLETED_H"
     )

@@ -83,10 +83,12 @@ async def save_outcome(
     row.error_message = outcome.error.message if outcome.error else None
     row.error_category = outcome.error.category.value if outcome.error else _first_category(outcome)
     row.error_severity = outcome.error.severity.value if outcome.error else None
-    row.rating = s.rating
-    row.partial_rating = s.partial_rating
-    row.score = round(s.rating / 5 * 100, 1)
-    row.badge = s.badge.value
+    # An inconclusive row has no verdict, so neither a rating nor a badge to show.
+    undecided = s.status is CertificationStatus.INCONCLUSIVE
+    row.rating = None if undecided else s.rating
+    row.partial_rating = None if undecided else s.partial_rating
+    row.score = None if undecided else round(s.rating / 5 * 100, 1)
+    row.badge = None if undecided else s.badge.value
     row.scores = s.as_dict()
     figures = outcome.figures
     row.observed_capabilities = dict(outcome.capabilities_seen) or None
@@ -109,7 +111,7 @@ async def save_outcome(
     }
     row.rating_updated_at = now
     row.last_tested_at = now
-    row.certified_at = now if s.status is not CertificationStatus.FAILED else None
+    row.certified_at = None if undecided or s.status is CertificationStatus.FAILED else now
     row.expires_at = now + timedelta(days=expires_days)
     row.completed_at = now
     row.started_at = now - timedelta(milliseconds=outcome.duration_ms)

@@ -90,6 +90,8 @@ class SuiteOutcome:
     latency_p95_ms: float | None = None
     ttft_p50_ms: float | None = None
     calls: int = 0
+    # Why there is no verdict (status INCONCLUSIVE: transient errors outlasted every retry).
+    undecided: str | None = None
 
     @property
     def passed(self) -> int:
@@ -121,6 +123,8 @@ class SuiteOutcome:
             reasons.insert(0, "capability mismatch: " + ", ".join(self.mismatches))
         if self.error is not None:
             reasons.insert(0, f"{self.error.category.value}: {self.error.message}")
+        if self.undecided is not None:
+            reasons.insert(0, self.undecided)
         return reasons
 
 

@@ -23,6 +23,8 @@ class CertificationStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
     CERTIFIED = "CERTIFIED"
     QUALITY_WARNING = "QUALITY_WARNING"
+    # Transient errors outlasted every retry and give-back: no verdict (never routed to).
+    INCONCLUSIVE = "INCONCLUSIVE"
 
 
 class CertificationJobType(enum.StrEnum):

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
-from myia.certification.probe import Probe, ThrottledOut
+from myia.certification.probe import Probe, ThrottledOut, TransientOut
 from myia.certification.records import claimed_capabilities, save_outcome
 from myia.certification.regions import GLOBAL_REGION
 from myia.certification.runner import SuiteOutcome, run_suite
@@ -190,13 +190,17 @@ class Executor:
                 limiter=self.limiters.get(deployment.provider.slug, item.region),
                 throttle_budget_s=THROTTLE_BUDGET_S,
                 deadline=deadline,
+                transient_attempts=self.settings.certification_transient_attempts,
             )
             selection = (job.config or {}).get("selection") or {}
-            return await run_suite(
-                probe,
-                claimed=claimed_capabilities(deployment),
-                deep=selection.get("deep") is True,
-            )
+            try:
+                return await run_suite(
+                    probe,
+                    claimed=claimed_capabilities(deployment),
+                    deep=selection.get("deep") is True,
+                )
+            except TransientOut as exc:
+                raise Undecided(exc, probe) from exc
 
     async def _certify(self, item_id: str) -> str:
         async with self.database.session() as session:
@@ -205,6 +209,19 @@ class Executor:
             delay_ms = _job_option(job, "delay_ms", 0)
             try:
                 outcome = await self._run_suite(session, item, job, deployment)
+            except Undecided as exc:
+                if item.transient_releases < self.settings.queue_transient_releases:
+                    await items.release(
+                        session,
+                        item_id,
+                        self.worker_id,
+                        delay_s=1.0,
+                        error=str(exc),
+                        refund_attempt=True,
+                        transient=True,
+                    )
+                    return "throttled"
+                outcome = _inconclusive_outcome(exc, runs=item.transient_releases + 1)
             except ThrottledOut as exc:
                 await items.release(
                     session,
@@ -305,6 +322,26 @@ class Executor:
             rating=outcome.score.rating,
         )
         return status.value
+
+
+class Undecided(TransientOut):
+    """The suite's `TransientOut`, with what its probe absorbed before giving up."""
+
+    def __init__(self, cause: TransientOut, probe: Probe) -> None:
+        super().__init__(str(cause), cause.error)
+        self.transient = probe.transient
+        self.throttled = probe.throttled
+
+
+def _inconclusive_outcome(exc: Undecided, *, runs: int) -> SuiteOutcome:
+    """No verdict: every run of the item met only transient errors on a core test."""
+    return SuiteOutcome(
+        results=[],
+        score=Score(0.0, 0.0, 0.0, 0.0, Badge.FAILED, CertificationStatus.INCONCLUSIVE),
+        throttled=exc.throttled,
+        transient=exc.transient,
+        undecided=f"inconclusive after {runs} run{'s' if runs != 1 else ''}: {exc}",
+    )
 
 
 def _job_option(job: CertificationJob, name: str, default: int) -> int:

@@ -155,9 +155,11 @@ async def release(
     error: str | None,
     refund_attempt: bool = False,
     throttled: int = 0,
+    transient: bool = False,
 ) -> bool:
     """Give an item back to the queue after `delay_s` (a retry, or a throttle that outlasted
-    the probe — which does not count as an attempt)."""
+    the probe — which does not count as an attempt). `transient`: given back because
+    transient errors left a core test undecided, counted in `transient_releases`."""
     now = utcnow()
     values: dict[str, object] = {
         "status": JobItemStatus.QUEUED,
@@ -169,6 +171,8 @@ async def release(
     }
     if refund_attempt:
         values["attempts"] = CertificationJobItem.attempts - 1
+    if transient:
+        values["transient_releases"] = CertificationJobItem.transient_releases + 1
     result = await session.execute(
         update(CertificationJobItem)
         .where(

@@ -131,6 +131,9 @@ class CertificationJobItem(IdMixin, TimestampMixin, Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     throttled: Mapped[int] = mapped_column(Integer, default=0)
+    # Give-backs because transient errors left a core test undecided (no attempt charged);
+    # bounded by QUEUE_TRANSIENT_RELEASES, then the item is recorded INCONCLUSIVE.
+    transient_releases: Mapped[int] = mapped_column(Integer, default=0)
     queue_job_id: Mapped[str | None] = mapped_column(String(100))
     # Not before this time (retry backoff); NULL means now.
     available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
