@@ -21,6 +21,10 @@ log = get_logger("myia.http")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # Lower-case words like `api`, `static`, `favicon.ico`; keys are longer or mixed-case.
 _PLAIN_SEGMENT = re.compile(r"^[a-z0-9._\-]{0,20}$")
+# A gateway call that succeeded is already an `api_call_logs` row with its request id; its
+# access line (JSON on stdout and a `logs` row) cost more CPU than the rest of the call, so
+# it is logged at DEBUG. Its failures stay at INFO/WARNING.
+_QUIET_WHEN_OK = frozenset({"/v1/chat/completions", "/v1/models"})
 
 
 def _path_of(scope: Scope) -> str:
@@ -70,11 +74,14 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            path = _path_of(scope)
             emit = log.warning if status["code"] >= 500 else log.info
+            if status["code"] < 400 and path in _QUIET_WHEN_OK:
+                emit = log.debug
             emit(
                 "request",
                 method=scope.get("method"),
-                path=_path_of(scope),
+                path=path,
                 status=status["code"],
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

@@ -41,8 +41,15 @@ def serve(
     try:
         # Keep-alive longer than uvicorn's 5 s: a client (or proxy) reusing a connection the
         # server is closing at that moment gets a ReadError on a request it just sent.
+        # uvloop and httptools come with uvicorn[standard] ("auto" picks them); the request
+        # middleware writes the access log, so uvicorn's own is off rather than filtered.
         uvicorn.run(
-            application, host=host, port=port, log_config=None, timeout_keep_alive=KEEP_ALIVE_S
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            access_log=False,
         )
     finally:
         watch.stop()

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 
-import httpx
 from pydantic import SecretStr
 
 from myia.db.enums import AuthType
@@ -20,10 +19,16 @@ from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ApiKeyCredentials, ProviderConnection
 from myia.providers.openai_compat.client import AZURE_SLUG
 from myia.providers.registry import get_adapter
+from myia.routing.http1 import Http1Client
 from myia.routing.raw_openai import RawOpenAIAdapter
 from myia.routing.types import ProviderRef
 
 DEFAULT_TIMEOUT_S = 120.0
+# With a proxy configured, upstream calls go through the SDK adapters (httpx honours these).
+_PROXIED = any(
+    os.environ.get(name)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+)
 
 
 def platform_connection(
@@ -47,7 +52,7 @@ class AdapterPool:
     """Adapters keyed by (provider, base URL, region); closed together at shutdown.
 
     OpenAI-compatible providers (but Azure, whose paths differ) get the lean
-    `RawOpenAIAdapter`, all sharing one HTTP connection pool; the others (Bedrock, Azure,
+    `RawOpenAIAdapter`, all sharing one keep-alive `Http1Client`; the others (Bedrock, Azure,
     plugins) their registered adapter.
     """
 
@@ -55,13 +60,12 @@ class AdapterPool:
         self.timeout_s = timeout_s
         self.raw_openai = raw_openai
         self._adapters: dict[tuple[str, str | None, str | None], ProviderAdapter] = {}
-        self._http: httpx.AsyncClient | None = None
+        self._http: Http1Client | None = None
 
     def _raw(self, connection: ProviderConnection) -> RawOpenAIAdapter:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0)),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            self._http = Http1Client(
+                timeout_s=self.timeout_s, connect_timeout_s=min(self.timeout_s, 10.0)
             )
         return RawOpenAIAdapter(connection, self._http)
 
@@ -72,6 +76,7 @@ class AdapterPool:
             connection = platform_connection(provider, region, timeout_s=self.timeout_s)
             raw = (
                 self.raw_openai
+                and not _PROXIED  # the lean client speaks to the upstream directly
                 and provider.auth_type is AuthType.API_KEY
                 and provider.slug != AZURE_SLUG
             )

@@ -2,10 +2,11 @@
 
 The openai SDK costs milliseconds of CPU per call (request transformation, response models),
 more than everything else the gateway does. This adapter speaks the same wire through one
-pooled `httpx.AsyncClient`: the request body comes from the SDK adapter's own mapping
-(`build_chat_params`), the answer and each SSE chunk are decoded with `json.loads`, and an
-error answer becomes the SDK's exception type so that `map_openai_error` classifies it
-exactly as the SDK adapter would. Discovery and credential checks stay on the SDK adapter.
+pooled `Http1Client` (`myia.routing.http1`): the request body comes from the SDK adapter's
+own mapping (`build_chat_params`), the answer and each SSE chunk are decoded with
+`json.loads`, and an error answer becomes the SDK's exception type so that
+`map_openai_error` classifies it exactly as the SDK adapter would. Discovery and
+credential checks stay on the SDK adapter.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from myia.providers.types import (
     ToolCallEvent,
     Usage,
 )
+from myia.routing.http1 import Http1Client, UpstreamError, UpstreamTimeout
 
 _STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
     400: openai.BadRequestError,
@@ -57,14 +59,16 @@ def _usage(raw: Any) -> Usage | None:
 
 
 class RawOpenAIAdapter(ProviderAdapter):
-    def __init__(self, connection: ProviderConnection, client: httpx.AsyncClient) -> None:
+    def __init__(self, connection: ProviderConnection, client: Http1Client) -> None:
         super().__init__(connection)
         self.client = client
         base = (connection.base_url or "https://api.openai.com/v1").rstrip("/")
         self.url = f"{base}/chat/completions"
         creds = connection.credentials
         key = creds.api_key.get_secret_value() if isinstance(creds, ApiKeyCredentials) else NO_KEY
-        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.headers = (
+            f"Authorization: Bearer {key.strip()}\r\nContent-Type: application/json\r\n"
+        ).encode("latin-1")
 
     async def _error(self, response: httpx.Response) -> ProviderError:
         await response.aread()
@@ -84,8 +88,8 @@ class RawOpenAIAdapter(ProviderAdapter):
         )
         return map_openai_error(exc, self.slug)
 
-    def _transport_error(self, exc: httpx.HTTPError) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
+    def _transport_error(self, exc: UpstreamError) -> ProviderError:
+        if isinstance(exc, UpstreamTimeout):
             return ProviderError(ErrorCategory.TIMEOUT, str(exc) or "timed out", provider=self.slug)
         return ProviderError(
             ErrorCategory.NETWORK, f"{type(exc).__name__}: {exc}", provider=self.slug
@@ -95,13 +99,14 @@ class RawOpenAIAdapter(ProviderAdapter):
         stopwatch = Stopwatch()
         body = json.dumps(build_chat_params(request)).encode()
         try:
-            response = await self.client.post(self.url, content=body, headers=self.headers)
-        except httpx.HTTPError as exc:
+            response = await self.client.post(self.url, body, self.headers)
+            if response.status_code >= 400:
+                raise await self._error(await response.as_httpx())
+            raw = await response.read()
+        except UpstreamError as exc:
             raise self._transport_error(exc) from exc
-        if response.status_code >= 400:
-            raise await self._error(response)
         try:
-            data = response.json()
+            data = json.loads(raw)
             choice = data["choices"][0] if data.get("choices") else {}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ProviderError(
@@ -136,18 +141,22 @@ class RawOpenAIAdapter(ProviderAdapter):
         tools: dict[int, dict[str, Any]] = {}
         usage: Usage | None = None
         raw_finish: str | None = None
+        done = False
         try:
-            async with self.client.stream(
-                "POST", self.url, content=json.dumps(params).encode(), headers=self.headers
-            ) as response:
-                if response.status_code >= 400:
-                    raise await self._error(response)
-                async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
+            response = await self.client.post(self.url, json.dumps(params).encode(), self.headers)
+            if response.status_code >= 400:
+                raise await self._error(await response.as_httpx())
+            lines = response.iter_lines()
+            try:
+                async for line in lines:
+                    # Read on past [DONE] to the end of the answer: the connection is then
+                    # back in the pool rather than closed.
+                    if done or not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
                     if payload == "[DONE]":
-                        break
+                        done = True
+                        continue
                     chunk = json.loads(payload)
                     usage = _usage(chunk.get("usage")) or usage
                     for choice in chunk.get("choices") or []:
@@ -168,7 +177,9 @@ class RawOpenAIAdapter(ProviderAdapter):
                             slot["name"] += function.get("name") or ""
                             slot["arguments"] += function.get("arguments") or ""
                         raw_finish = choice.get("finish_reason") or raw_finish
-        except httpx.HTTPError as exc:
+            finally:
+                await lines.aclose()
+        except UpstreamError as exc:
             raise self._transport_error(exc) from exc
         except ValueError as exc:
             raise ProviderError(
