@@ -79,7 +79,11 @@ class NoRouteAnswered(Exception):
 def request_for(route: Route, request: ChatRequest) -> ChatRequest:
     region = None if route.region in (None, GLOBAL_REGION) else route.region
     return request.model_copy(
-        update={"model": route.deployment, "region": region, "inference_type": route.inference_type}
+        update={
+            "model": route.call_id or route.deployment,
+            "region": region,
+            "inference_type": route.inference_type,
+        }
     )
 
 

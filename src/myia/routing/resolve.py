@@ -10,9 +10,10 @@ in-memory work: expiry is checked against the clock on every request, not at loa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +21,10 @@ from sqlalchemy.orm import selectinload
 
 from myia.catalog.cache import DEPLOYMENTS, CatalogCache
 from myia.db.engine import Database
+from myia.db.enums import InferenceType
 from myia.db.models import ModelCertification, ModelDeployment, Provider
 from myia.db.types import utcnow
+from myia.providers.bedrock.model_ids import profile_id_for_deployment
 from myia.routing.types import CertificationView, Needs, ProviderRef, Route
 
 ROUTE_TABLE_KEY = ("routing", "route_table")
@@ -44,6 +47,8 @@ class DeploymentEntry:
     price_out: float | None
     claimed: frozenset[str]
     certifications: tuple[CertificationView, ...]
+    # region -> the model id to call from there, when not `deployment` (see `_call_ids`).
+    call_ids: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +120,21 @@ def _view(row: ModelCertification) -> CertificationView:
     )
 
 
+def _call_ids(d: ModelDeployment, regions: Iterable[str]) -> Mapping[str, str]:
+    """For an inference-profile deployment, the id to call it with from each region it was
+    certified or discovered in — the same function certification uses, computed once per
+    table load rather than per request. Other regions fall back to the adapter's guess."""
+    if d.inference_type is not InferenceType.INFERENCE_PROFILE:
+        return MappingProxyType({})
+    profiles = (d.provider_config or {}).get("inference_profiles")
+    known = set(regions) | (set(profiles) if isinstance(profiles, dict) else set())
+    found = {r: profile_id_for_deployment(d, r) for r in known if r and r != GLOBAL_REGION}
+    return MappingProxyType({r: id_ for r, id_ in found.items() if id_ != d.deployment_id})
+
+
 def _entry(d: ModelDeployment, rows: Iterable[ModelCertification]) -> DeploymentEntry:
     p = d.provider
+    rows = list(rows)
     return DeploymentEntry(
         row_id=d.id,
         deployment=d.deployment_id,
@@ -126,6 +144,7 @@ def _entry(d: ModelDeployment, rows: Iterable[ModelCertification]) -> Deployment
         price_out=d.cost_per_1m_output,
         claimed=_claimed(d),
         certifications=tuple(_view(r) for r in rows),
+        call_ids=_call_ids(d, (r.region for r in rows)),
     )
 
 
@@ -207,6 +226,7 @@ def _routes_of(
             certification=view,
             certified=certified,
             inference_type=d.inference_type,
+            call_id=d.call_ids.get(region) if region else None,
         )
 
     for view in d.certifications:

@@ -79,6 +79,9 @@ class Route:
     certification: CertificationView | None
     certified: bool
     inference_type: InferenceType = InferenceType.ON_DEMAND
+    # The id the adapter sends when it is not `deployment`: a Bedrock inference-profile
+    # deployment is called by the profile id discovered for `region`, as certification does.
+    call_id: str | None = None
 
     @property
     def priced(self) -> bool:
