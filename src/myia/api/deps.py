@@ -22,7 +22,10 @@ from myia.observability.context import user_id_var
 _bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/auth/login")
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies are `async def` even when they only read attributes: FastAPI runs a plain
+# `def` dependency in its thread pool, a thread hand-off (and GIL contention) per dependency
+# and request — most of a cached catalog read's CPU under 64 clients (bench/load.py).
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.myia
     return state
 
@@ -30,11 +33,11 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_cache(state: StateDep) -> CatalogCache:
+async def get_cache(state: StateDep) -> CatalogCache:
     return state.catalog_cache
 
 
