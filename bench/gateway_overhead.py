@@ -14,9 +14,16 @@
 - Gateway CPU: user+system time of the `myia serve` process (from /proc) over every
   gateway request of the run, per request.
 
-`--peer litellm` (the LiteLLM proxy side by side) is not implemented: the flag is refused.
+`--peer litellm`: after the gateway's rounds (and with `myia serve` stopped), the LiteLLM proxy
+(installed in its own venv, `bench/.peer/litellm` by default, never a project dependency;
+one worker, master key, no database) is measured the same way against the same upstream,
+with fewer requests (it is two orders of magnitude slower at c=32); its figures go under
+`peer` in the results.
 
-    .venv/bin/python bench/gateway_overhead.py [--requests N] [--c32-requests N]
+    .venv/bin/python bench/gateway_overhead.py [--requests N] [--c32-requests N] [--runs N]
+
+Each figure is the median over `--runs` rounds against the same processes (the machine is
+shared: a single round can be off by several milliseconds); `per_run` keeps every round.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import os
 import platform
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -186,6 +194,42 @@ async def seed(db_url: str, upstream: str) -> str:
         await database.dispose()
 
 
+# --- the peer: LiteLLM proxy in its own virtual environment --------------------------------
+LITELLM_VERSION = "1.106.2"
+PEER_KEY = "sk-bench-peer"
+
+
+def litellm_venv(path: Path) -> Path:
+    """The proxy's own venv (created on first use; never a project dependency)."""
+    binary = path / "bin" / "litellm"
+    if not binary.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / ".gitignore").write_text("*\n")  # never committed
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "pip"), "install", "-q",
+                        f"litellm[proxy]=={LITELLM_VERSION}"], check=True)  # fmt: skip
+    return binary
+
+
+def start_litellm(binary: Path, upstream: str, port: int, workdir: Path
+                  ) -> subprocess.Popen[bytes]:  # fmt: skip
+    config = workdir / "litellm.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        "      model: openai/bench-model\n"
+        f"      api_base: {upstream}/v1\n"
+        "      api_key: bench\n"
+        "general_settings:\n"
+        f"  master_key: {PEER_KEY}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return subprocess.Popen([str(binary), "--config", str(config), "--host", "127.0.0.1",
+                             "--port", str(port), "--num_workers", "1"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -217,7 +261,7 @@ async def _one(client: httpx.AsyncClient, url: str, headers: dict[str, str], str
     async with client.stream("POST", url, json=STREAM_BODY, headers=headers) as response:
         response.raise_for_status()
         async for line in response.aiter_lines():
-            if ttft is None and '"content": "H' in line:
+            if ttft is None and ('"content": "H' in line or '"content":"H' in line):
                 ttft = (time.perf_counter() - start) * 1000
     return (time.perf_counter() - start) * 1000, ttft
 
@@ -261,8 +305,12 @@ async def throughput(url: str, headers: dict[str, str], n: int, stream: bool,
         return n / (time.perf_counter() - start)
 
 
-async def measure(direct: str, gateway: str, key: str, gw_pid: int, args: argparse.Namespace
+async def measure(direct: str, gateway: str, key: str, gw_pid: int, args: argparse.Namespace,
+                  *, requests: int | None = None, c32_requests: int | None = None,
                   ) -> dict[str, Any]:  # fmt: skip
+    """`gateway` is `myia serve` or the peer (any OpenAI-compatible proxy to the upstream)."""
+    n_seq = requests or args.requests
+    n_c32 = c32_requests or args.c32_requests
     auth = {"Authorization": f"Bearer {key}"}
     targets = {"direct": (f"{direct}/v1/chat/completions", {}),
                "gateway": (f"{gateway}/v1/chat/completions", auth)}  # fmt: skip
@@ -271,8 +319,8 @@ async def measure(direct: str, gateway: str, key: str, gw_pid: int, args: argpar
     gw_requests = 0
     for stream in (False, True):
         kind = "stream" if stream else "plain"
-        seq = await sequential(targets, args.requests, stream)
-        gw_requests += args.requests + 20
+        seq = await sequential(targets, n_seq, stream)
+        gw_requests += n_seq + 20
         d, g = seq["direct"], seq["gateway"]
         out[kind] = {
             "direct_p50_ms": pct(d["lat"], 50), "direct_p99_ms": pct(d["lat"], 99),
@@ -284,12 +332,34 @@ async def measure(direct: str, gateway: str, key: str, gw_pid: int, args: argpar
             out[kind]["added_ttft_p50_ms"] = pct(g["ttft"], 50) - pct(d["ttft"], 50)
             out[kind]["direct_ttft_p50_ms"] = pct(d["ttft"], 50)
             out[kind]["gateway_ttft_p50_ms"] = pct(g["ttft"], 50)
-        rps_direct = await throughput(targets["direct"][0], {}, args.c32_requests, stream)
-        rps_gateway = await throughput(targets["gateway"][0], auth, args.c32_requests, stream)
-        gw_requests += args.c32_requests + 32
+        rps_direct = await throughput(targets["direct"][0], {}, n_c32, stream)
+        rps_gateway = await throughput(targets["gateway"][0], auth, n_c32, stream)
+        gw_requests += n_c32 + 32
         out[kind].update(rps_direct_c32=rps_direct, rps_gateway_c32=rps_gateway,
                          throughput_ratio_c32=rps_gateway / rps_direct)  # fmt: skip
     out["gw_cpu_ms_per_req"] = (cpu_seconds(gw_pid) - cpu_before) * 1000 / gw_requests
+    return out
+
+
+def headline(result: dict[str, Any]) -> dict[str, float]:
+    """The issue's figures for one run: the worse of plain and streamed."""
+    plain, stream = result["plain"], result["stream"]
+    return {
+        "added_p50_ms_c1": max(plain["added_p50_ms"], stream["added_p50_ms"]),
+        "added_p99_ms_c1": max(plain["added_p99_ms"], stream["added_p99_ms"]),
+        "added_ttft_p50_ms_c1": stream["added_ttft_p50_ms"],
+        "throughput_ratio_c32": min(plain["throughput_ratio_c32"], stream["throughput_ratio_c32"]),
+        "gw_cpu_ms_per_req": result["gw_cpu_ms_per_req"],
+    }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every detail figure as the median over the runs."""
+    out: dict[str, Any] = {
+        "gw_cpu_ms_per_req": statistics.median(r["gw_cpu_ms_per_req"] for r in runs)
+    }
+    for kind in ("plain", "stream"):
+        out[kind] = {key: statistics.median(r[kind][key] for r in runs) for key in runs[0][kind]}
     return out
 
 
@@ -308,7 +378,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="sequential requests per kind")
     parser.add_argument("--c32-requests", type=int, default=2000, help="requests at c=32")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="measurement rounds (the median is reported)"
+    )
     parser.add_argument("--peer", choices=["litellm"], default=None)
+    parser.add_argument(
+        "--peer-venv",
+        type=Path,
+        default=Path(__file__).parent / ".peer" / "litellm",
+        help="the peer's own virtual environment (created if missing)",
+    )
+    parser.add_argument("--peer-requests", type=int, default=100, help="sequential, peer")
+    parser.add_argument("--peer-c32-requests", type=int, default=300, help="at c=32, peer")
     parser.add_argument(
         "--gateway-env",
         action="append",
@@ -322,8 +403,6 @@ def main() -> None:
     if args.serve_upstream is not None:
         serve_upstream(args.serve_upstream)
         return
-    if args.peer:
-        raise SystemExit("--peer litellm is not implemented in this version of the bench")
 
     up_port, gw_port = free_port(), free_port()
     upstream = f"http://127.0.0.1:{up_port}"
@@ -331,6 +410,7 @@ def main() -> None:
     name = f"myia_bench_gw_{os.getpid()}"
     db_url = asyncio.run(make_database(name))
     processes: list[subprocess.Popen[bytes]] = []
+    peer_runs: list[dict[str, Any]] = []
     try:
         from myia.db.migrate import upgrade
 
@@ -349,20 +429,41 @@ def main() -> None:
         processes.append(gw)
         wait_http(f"{upstream}/")
         wait_http(f"{gateway}/api/health")
-        result = asyncio.run(measure(upstream, gateway, key, gw.pid, args))
+        runs = [
+            asyncio.run(measure(upstream, gateway, key, gw.pid, args)) for _ in range(args.runs)
+        ]
+        gw.terminate()  # the peer runs alone, as the gateway did
+        if args.peer == "litellm":
+            peer_port = free_port()
+            workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"myia_bench_peer_{os.getpid()}"
+            workdir.mkdir(exist_ok=True)
+            peer = start_litellm(litellm_venv(args.peer_venv), upstream, peer_port, workdir)
+            processes.append(peer)
+            wait_http(f"http://127.0.0.1:{peer_port}/health/liveliness", timeout_s=180)
+            peer_runs = [
+                asyncio.run(
+                    measure(
+                        upstream,
+                        f"http://127.0.0.1:{peer_port}",
+                        PEER_KEY,
+                        peer.pid,
+                        args,
+                        requests=args.peer_requests,
+                        c32_requests=args.peer_c32_requests,
+                    )
+                )
+                for _ in range(args.runs)
+            ]
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=20)
         asyncio.run(drop_database(name))
 
-    plain, stream = result["plain"], result["stream"]
+    figures = [headline(run) for run in runs]
+    result = median_run(runs)
     summary = {
-        "added_p50_ms_c1": max(plain["added_p50_ms"], stream["added_p50_ms"]),
-        "added_p99_ms_c1": max(plain["added_p99_ms"], stream["added_p99_ms"]),
-        "added_ttft_p50_ms_c1": stream["added_ttft_p50_ms"],
-        "throughput_ratio_c32": min(plain["throughput_ratio_c32"], stream["throughput_ratio_c32"]),
-        "gw_cpu_ms_per_req": result["gw_cpu_ms_per_req"],
+        **{name: statistics.median(f[name] for f in figures) for name in figures[0]},
         "targets": {
             "added_p50_ms_c1": 2.0,
             "added_p99_ms_c1": 5.0,
@@ -371,12 +472,24 @@ def main() -> None:
         },
         "peer": None,
         "detail": result,
+        "runs": len(runs),
+        "per_run": figures,
         "requests_c1": args.requests,
         "requests_c32": args.c32_requests,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     summary["gateway_env"] = args.gateway_env
+    if peer_runs:
+        peer_figures = [headline(run) for run in peer_runs]
+        summary["peer"] = {
+            "name": f"litellm-proxy {LITELLM_VERSION}",
+            **{name: statistics.median(f[name] for f in peer_figures) for name in peer_figures[0]},
+            "per_run": peer_figures,
+            "detail": median_run(peer_runs),
+            "requests_c1": args.peer_requests,
+            "requests_c32": args.peer_c32_requests,
+        }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, indent=2) + "\n")
     print(table(result))
