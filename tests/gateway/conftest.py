@@ -239,8 +239,8 @@ class AppServer:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_config=None, log_level="warning"
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()))
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()))
         self._thread.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
