@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from myia.api.body_limit import BodyTooLargeError
@@ -45,6 +46,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/v1", tags=["gateway (OpenAI-compatible)"], lifespan=_lifespan)
 
 _JSON = "application/json"
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """What every /v1 error answers (OpenAI's shape, not the rest of the API's)."""
+
+    error: OpenAIErrorDetail
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": OpenAIError} for status in statuses}
 
 
 def _gateway_of(app: Any) -> Gateway:
@@ -75,7 +93,11 @@ def _unexpected(exc: Exception) -> Response:
     return _error(_failure(exc))
 
 
-@router.get("/models", summary="Models with at least one routable deployment")
+@router.get(
+    "/models",
+    summary="Models with at least one routable deployment",
+    responses=_errors(401, 503),
+)
 async def list_models(request: Request) -> Response:
     gateway = _gateway(request)
     try:
@@ -88,7 +110,11 @@ async def list_models(request: Request) -> Response:
         return _unexpected(exc)
 
 
-@router.post("/chat/completions", summary="Chat completion, JSON or server-sent events")
+@router.post(
+    "/chat/completions",
+    summary="Chat completion, JSON or server-sent events",
+    responses=_errors(400, 401, 404, 413, 429, 502, 503, 504),
+)
 async def chat_completions(request: Request) -> Response:
     gateway = _gateway(request)
     try:
