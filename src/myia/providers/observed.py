@@ -131,6 +131,23 @@ class ObservedAdapter(ProviderAdapter):
             **fields,
         )
 
+    def _failed(
+        self, default_op: str, model: str, region: str | None, watch: Stopwatch, exc: BaseException
+    ) -> None:
+        error, category, code = _failure(exc)
+        _emit(
+            self._event(
+                default_op,
+                model,
+                region,
+                ok=False,
+                latency_ms=watch.elapsed_ms(),
+                error=error,
+                error_category=category,
+                status_code=code,
+            )
+        )
+
     async def chat(self, request: ChatRequest) -> ChatResponse:
         if not _chat_observed():
             return await self.inner.chat(request)
@@ -138,19 +155,7 @@ class ObservedAdapter(ProviderAdapter):
         try:
             response = await self.inner.chat(request)
         except BaseException as exc:
-            error, category, code = _failure(exc)
-            _emit(
-                self._event(
-                    "chat",
-                    request.model,
-                    request.region,
-                    ok=False,
-                    latency_ms=watch.elapsed_ms(),
-                    error=error,
-                    error_category=category,
-                    status_code=code,
-                )
-            )
+            self._failed("chat", request.model, request.region, watch, exc)
             raise
         _emit(
             self._event(
@@ -220,19 +225,7 @@ class ObservedAdapter(ProviderAdapter):
         try:
             listed = await self.inner.list_models(region)
         except BaseException as exc:
-            error, category, code = _failure(exc)
-            _emit(
-                self._event(
-                    "discovery",
-                    "*",
-                    region,
-                    ok=False,
-                    latency_ms=watch.elapsed_ms(),
-                    error=error,
-                    error_category=category,
-                    status_code=code,
-                )
-            )
+            self._failed("discovery", "*", region, watch, exc)
             raise
         _emit(self._event("discovery", "*", region, ok=True, latency_ms=watch.elapsed_ms()))
         return listed
@@ -242,19 +235,7 @@ class ObservedAdapter(ProviderAdapter):
         try:
             check = await self.inner.validate_credentials()
         except BaseException as exc:
-            error, category, code = _failure(exc)
-            _emit(
-                self._event(
-                    "credential_validation",
-                    "*",
-                    None,
-                    ok=False,
-                    latency_ms=watch.elapsed_ms(),
-                    error=error,
-                    error_category=category,
-                    status_code=code,
-                )
-            )
+            self._failed("credential_validation", "*", None, watch, exc)
             raise
         _emit(
             self._event(
