@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from typing import Any
 
 import httpx
@@ -13,6 +14,9 @@ from myia.db.enums import AuthType, InferenceType, UserRole
 from myia.db.models import BaseModel, ModelDeployment, Provider, User
 
 _seq = itertools.count(1)
+# Emails unique across processes too: with REDIS_URL, login throttling counts failures per
+# email in Redis, which outlives a test process and is shared by concurrent runs.
+_RUN = uuid.uuid4().hex[:8]
 
 
 async def make_user(
@@ -21,7 +25,7 @@ async def make_user(
     n = next(_seq)
     return await create_user(
         session=session,
-        email=f"user{n}@example.com",
+        email=f"user{n}-{_RUN}@example.com",
         password=password,
         name=f"User {n}",
         role=role,

@@ -172,3 +172,57 @@ def test_revoked_key_is_refused_at_once_by_every_serve_process(
         assert _status(b, new_key) == 200
     finally:
         reset_settings_cache()
+
+
+def test_a_user_disabled_or_promoted_from_the_cli_counts_at_once_in_every_serve_process(
+    db_url: str,
+    redis_url: str,
+    two_servers: tuple[Serve, Serve],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each server caches who a token's user is (src/myia/auth/principal.py) and who owns a
+    key; `myia users disable|enable|set-role` must reach both caches before it answers."""
+
+    async def setup(session: AsyncSession) -> dict[str, Any]:
+        user = await make_user(session)
+        _, key = await create_api_key(session=session, user_id=user.id, name="k")
+        return {"user": user.id, "email": user.email, "key": key}
+
+    made = run_on(db_url, setup)
+    token = create_access_token(
+        user_id=made["user"], role=UserRole.USER, secret=DEMO_JWT_SECRET, ttl_minutes=5
+    )
+    jwt = {"Authorization": f"Bearer {token}"}
+
+    def catalog(server: Serve) -> int:
+        return httpx.get(f"{server.url}/api/v2/models", headers=jwt, timeout=30).status_code
+
+    def jobs(server: Serve) -> int:
+        url = f"{server.url}/api/certification-queue/jobs"
+        return httpx.get(url, headers=jwt, timeout=30).status_code
+
+    servers = two_servers
+    for server in servers:  # both processes now hold the user and the key in their cache
+        assert (catalog(server), _status(server, made["key"]), jobs(server)) == (200, 200, 403)
+
+    monkeypatch.setenv("MYIA_MODE", "test")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LOG_TO_DB", "false")
+    reset_settings_cache()
+    try:
+        runner = CliRunner()
+        done = runner.invoke(cli_app, ["users", "disable", made["email"], "--yes"])
+        assert done.exit_code == 0, done.output
+        for server in servers:
+            assert (catalog(server), _status(server, made["key"])) == (401, 401)
+        done = runner.invoke(cli_app, ["users", "enable", made["email"]])
+        assert done.exit_code == 0, done.output
+        for server in servers:
+            assert (catalog(server), _status(server, made["key"])) == (200, 200)
+        done = runner.invoke(cli_app, ["users", "set-role", made["email"], "admin"])
+        assert done.exit_code == 0, done.output
+        for server in servers:  # the token still says "user": the database decides
+            assert jobs(server) == 200
+    finally:
+        reset_settings_cache()

@@ -10,13 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.api.state import AppState
-from myia.auth.service import get_user
+from myia.auth.principal import Principal, principal_of
 from myia.auth.tokens import decode_access_token
 from myia.catalog.cache import CatalogCache
 from myia.config import Settings
-from myia.db.enums import UserRole
-from myia.db.models import User
-from myia.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from myia.errors import AuthenticationError, PermissionDeniedError
 from myia.observability.context import user_id_var
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/auth/login")
@@ -53,30 +51,32 @@ CacheDep = Annotated[CatalogCache, Depends(get_cache)]
 
 
 async def get_current_user(
-    session: SessionDep,
-    settings: SettingsDep,
+    state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> Principal:
+    """The token's user, from the process's short-lived cache (no database session here: a
+    cached catalog read then touches no connection at all)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("not authenticated: send 'Authorization: Bearer <token>'")
-    claims = decode_access_token(credentials.credentials, secret=settings.jwt_secret)
-    try:
-        user = await get_user(session=session, user_id=claims.user_id)
-    except NotFoundError as exc:
-        raise AuthenticationError("the token's user no longer exists") from exc
+    claims = decode_access_token(credentials.credentials, secret=state.settings.jwt_secret)
+    user = await principal_of(
+        cache=state.catalog_cache, database=state.database, user_id=claims.user_id
+    )
+    if user is None:
+        raise AuthenticationError("the token's user no longer exists")
     if not user.is_active:
         raise AuthenticationError("this account is disabled")
     user_id_var.set(user.id)
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
-    if user.role != UserRole.ADMIN:
+async def get_admin_user(user: CurrentUser) -> Principal:
+    if not user.is_admin:
         raise PermissionDeniedError("this action needs the admin role")
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin_user)]
+AdminUser = Annotated[Principal, Depends(get_admin_user)]

@@ -9,12 +9,9 @@ revoked key stops working everywhere as soon as the message arrives, not after a
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
-import uuid
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -84,26 +81,10 @@ async def revoke_api_key(
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         await session.commit()
-    await cache.invalidate(API_KEYS)
-    await _announce_now(cache)
+    # Told to every process before this returns: a revoked key is refused everywhere once
+    # the revoke has answered (and a CLI command stops right after).
+    await cache.invalidate_now(API_KEYS)
     return row
-
-
-async def _announce_now(cache: CatalogCache) -> None:
-    """Publish the invalidation before returning, not from the cache's background sender:
-    a revoked key must be refused by every process once the revoke has answered (and a CLI
-    command stops its cache right after). The background copy stays as the retry."""
-    bus = cache.bus
-    if bus is None:
-        return
-    client = aioredis.from_url(bus.url, socket_connect_timeout=2.0, socket_timeout=2.0)
-    payload = json.dumps({"origin": f"apikeys-{uuid.uuid4().hex}", "namespaces": [API_KEYS]})
-    try:
-        await client.publish(bus.channel, payload)
-    except Exception as exc:  # the background sender keeps trying; the TTL bounds the rest
-        log.warning("api key revocation not announced", error=type(exc).__name__)
-    finally:
-        await client.aclose()
 
 
 async def _lookup(database: Database, digest: str) -> KeyOwner | None:

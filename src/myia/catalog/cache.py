@@ -209,6 +209,24 @@ class RedisInvalidationBus:
             attempt += 1
             self._wake.set()
 
+    async def send_now(self, namespaces: Iterable[str]) -> bool:
+        """Publish on a connection of its own and wait for Redis to take it: works from a
+        process whose bus never started (a CLI command) and never waits on the background
+        sender. The origin is new, so this process's own listener applies it too."""
+        client = aioredis.from_url(
+            self.url, socket_connect_timeout=_SOCKET_TIMEOUT_S, socket_timeout=_SOCKET_TIMEOUT_S
+        )
+        payload = json.dumps({"origin": uuid.uuid4().hex, "namespaces": sorted(namespaces)})
+        try:
+            await client.publish(self.channel, payload)
+        except Exception as exc:
+            log.warning("cache invalidation not announced", error=type(exc).__name__)
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        return True
+
     @property
     def unsent(self) -> int:
         """Namespaces whose invalidation has not reached Redis yet."""
@@ -280,11 +298,17 @@ class CatalogCache:
         return entry is not None and entry.expires_at > self._clock()
 
     async def get_or_load(
-        self, namespace: str, key: Hashable, loader: Callable[[], Awaitable[T]]
+        self,
+        namespace: str,
+        key: Hashable,
+        loader: Callable[[], Awaitable[T]],
+        *,
+        ttl_s: float | None = None,
     ) -> T:
         """The cached value, or the loader's (stored unless an invalidation overlapped).
 
         Values are shared between requests: store immutable, plain data, never ORM rows.
+        `ttl_s` caps the cache's TTL for this entry (never lengthens it).
         """
         ns = self._ns(namespace)
         entry = ns.entries.get(key)
@@ -322,11 +346,12 @@ class CatalogCache:
             if self._loading.get(flight) is future:
                 del self._loading[flight]
         future.set_result(value)
-        if self.ttl_s > 0 and ns.generation == generation:
-            self._store(ns, key, value)
+        ttl = self.ttl_s if ttl_s is None else min(ttl_s, self.ttl_s)
+        if ttl > 0 and ns.generation == generation:
+            self._store(ns, key, value, ttl)
         return value
 
-    def _store(self, ns: _Namespace, key: Hashable, value: Any) -> None:
+    def _store(self, ns: _Namespace, key: Hashable, value: Any, ttl_s: float) -> None:
         now = self._clock()
         ns.entries.pop(key, None)  # re-insert so dict order stays oldest-first
         if len(ns.entries) >= self.max_entries:
@@ -335,7 +360,7 @@ class CatalogCache:
             while len(ns.entries) >= self.max_entries:
                 del ns.entries[next(iter(ns.entries))]
                 self.stats.evictions += 1
-        ns.entries[key] = _Entry(value, now + self.ttl_s)
+        ns.entries[key] = _Entry(value, now + ttl_s)
 
     def invalidate_local(self, namespaces: Iterable[str]) -> None:
         for name in namespaces:
@@ -355,6 +380,14 @@ class CatalogCache:
         """Drop the namespaces here and tell every other process."""
         self.invalidate_local(namespaces)
         if self.bus is not None:
+            await self.bus.publish(list(namespaces))
+
+    async def invalidate_now(self, *namespaces: str) -> None:
+        """`invalidate`, with the other processes told before this returns: for a change that
+        must hold everywhere once reported done (a revoked key, a disabled user). If Redis
+        does not take it, the background sender keeps trying and the TTL bounds the rest."""
+        self.invalidate_local(namespaces)
+        if self.bus is not None and not await self.bus.send_now(namespaces):
             await self.bus.publish(list(namespaces))
 
     def clear(self) -> None:

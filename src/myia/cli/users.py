@@ -13,9 +13,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from myia.catalog.cache import CatalogCache, build_catalog_cache
 from myia.cli.confirm import DRY_RUN_HELP, YES_HELP, confirm_or_exit
 from myia.cli.console import console, fail, is_interactive
 from myia.cli.db import run_on_database, say
+from myia.config import get_settings
 from myia.db.engine import Database
 from myia.db.enums import UserRole
 from myia.users.accounts import (
@@ -34,6 +36,11 @@ app = typer.Typer(
 )
 
 PASSWORD_STDIN_HELP = "Read the password from stdin (one line) instead of prompting."
+
+
+def _cache() -> CatalogCache:
+    """No cache of its own to keep: the bus only, to tell every running server."""
+    return build_catalog_cache(ttl_s=0, redis_url=get_settings().redis_url)
 
 
 def read_password(*, from_stdin: bool) -> str:
@@ -112,7 +119,7 @@ def set_role_(
 
     async def action(database: Database) -> UserSummary:
         async with database.session() as session:
-            return await set_role(session=session, email=email, role=role)
+            return await set_role(session=session, cache=_cache(), email=email, role=role)
 
     user = run_on_database(action)
     say(f"[green]✅[/green] {escape(user.email)} now has the role {user.role.value}")
@@ -142,7 +149,7 @@ def disable(
 
     async def act(database: Database) -> UserSummary:
         async with database.session() as session:
-            return await set_active(session=session, email=email, active=False)
+            return await set_active(session=session, cache=_cache(), email=email, active=False)
 
     run_on_database(act)
     say(f"[green]✅[/green] Disabled {escape(user.email)}")
@@ -154,7 +161,7 @@ def enable(email: str = typer.Argument(..., help="The user's email.")) -> None:
 
     async def action(database: Database) -> UserSummary:
         async with database.session() as session:
-            return await set_active(session=session, email=email, active=True)
+            return await set_active(session=session, cache=_cache(), email=email, active=True)
 
     user = run_on_database(action)
     say(f"[green]✅[/green] Enabled {escape(user.email)}")

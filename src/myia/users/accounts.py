@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.apikeys.service import API_KEYS
 from myia.auth.passwords import hash_password
+from myia.auth.principal import USERS
 from myia.auth.service import create_user, get_user_by_email
+from myia.catalog.cache import CatalogCache
 from myia.db.enums import UserRole
 from myia.db.models import User
 from myia.errors import InvalidInputError, NotFoundError
@@ -76,10 +79,19 @@ async def list_users(*, session: AsyncSession) -> list[UserSummary]:
     return [_summary(user) for user in users]
 
 
-async def set_role(*, session: AsyncSession, email: str, role: UserRole) -> UserSummary:
+async def _forget_cached(cache: CatalogCache) -> None:
+    """Every process drops what it cached of who users are (their principal behind a JWT,
+    the owner behind an API key) before the change is reported done."""
+    await cache.invalidate_now(USERS, API_KEYS)
+
+
+async def set_role(
+    *, session: AsyncSession, cache: CatalogCache, email: str, role: UserRole
+) -> UserSummary:
     user = await _require(session, email)
     user.role = role
     await session.commit()
+    await _forget_cached(cache)
     return _summary(user)
 
 
@@ -87,11 +99,15 @@ async def find_user(*, session: AsyncSession, email: str) -> UserSummary:
     return _summary(await _require(session, email))
 
 
-async def set_active(*, session: AsyncSession, email: str, active: bool) -> UserSummary:
-    """Disabling keeps the account and its data; login and existing tokens stop working."""
+async def set_active(
+    *, session: AsyncSession, cache: CatalogCache, email: str, active: bool
+) -> UserSummary:
+    """Disabling keeps the account and its data; login, existing tokens and the user's API
+    keys stop working in every process that shares REDIS_URL (else within seconds)."""
     user = await _require(session, email)
     user.is_active = active
     await session.commit()
+    await _forget_cached(cache)
     return _summary(user)
 
 
