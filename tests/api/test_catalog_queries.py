@@ -80,8 +80,10 @@ async def test_list_pages_load_in_a_constant_number_of_statements(
             small = await statements_for(client, database, f"{path}?page_size=10{extra}", headers)
             large = await statements_for(client, database, f"{path}?page_size=100{extra}", headers)
             assert small == large, (path, extra, small, large)
-            # user lookup + count + page + the page's certifications (+ deployments for models)
-            assert large <= 6, (path, extra, large)
+            # the user lookup (BEGIN + SELECT, made twice here: by the response cache and by
+            # FastAPI, as TTL 0 keeps nothing) + count + page + the page's certifications
+            # (+ deployments for models)
+            assert large <= 9, (path, extra, large)
 
     # The pages really are full: 100 rows were serialised with their relations.
     page = (await client.get("/api/v2/models?page_size=100", headers=headers)).json()

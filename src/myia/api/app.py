@@ -13,6 +13,7 @@ from myia.api.body_limit import BodyLimitMiddleware
 from myia.api.errors import install_error_handlers
 from myia.api.middleware import RequestContextMiddleware
 from myia.api.openapi import install_openapi
+from myia.api.response_cache import CatalogResponseCache
 from myia.api.routes import ROUTERS
 from myia.api.routes.gateway import GatewayFastPath
 from myia.api.state import AppState
@@ -82,8 +83,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     configure_logging(settings.log_level)
     app = FastAPI(title="MyIA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.myia = state
-    # Innermost of ours: /v1/* skips FastAPI's router layers (src/myia/api/routes/gateway.py).
+    # Innermost of ours: /v1/* skips FastAPI's router layers (src/myia/api/routes/gateway.py),
+    # and the catalog's list reads are answered from their cached bytes when they can be.
     app.add_middleware(GatewayFastPath)
+    app.add_middleware(CatalogResponseCache)
     app.add_middleware(RequestContextMiddleware)
     # Added last, so outermost: an oversized body is refused before anything reads it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
