@@ -2,35 +2,44 @@
 
 The child is a session leader with the pty as its controlling terminal, so it sees a real
 TTY (Rich prompts, live progress) and a written Ctrl+C (\\x03) becomes SIGINT, as at a
-keyboard.
+keyboard. It is started by `subprocess` (fork and exec in C), not `pty.fork()`: the test
+process has threads, and Python 3.12+ warns that forking one to run Python code may deadlock.
 """
 
 from __future__ import annotations
 
 import os
-import pty
 import re
 import select
-import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 MYIA = str(Path(sys.executable).with_name("myia"))
+# Run in the child before exec: take the pty (its stdin) as the new session's controlling terminal.
+TAKE_TTY = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
 
 
 class PtyProcess:
     def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path) -> None:
         env = {**env, "COLUMNS": "200", "LINES": "50", "TERM": "xterm-256color"}
-        pid, fd = pty.fork()
-        if pid == 0:  # pragma: no cover - the child
-            try:
-                os.chdir(cwd)
-                os.execve(MYIA, [MYIA, *args], env)
-            finally:
-                os._exit(127)
-        self.pid, self.fd = pid, fd
+        fd, tty = os.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", TAKE_TTY, MYIA, *args],
+            stdin=tty,
+            stdout=tty,
+            stderr=tty,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(tty)
+        self.fd = fd
         self.raw = ""
         self.status: int | None = None
 
@@ -74,9 +83,8 @@ class PtyProcess:
         """Read until the child exits; its exit code."""
         deadline = time.monotonic() + timeout
         while self.status is None:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                self.status = os.waitstatus_to_exitcode(status)
+            self.status = self.process.poll()
+            if self.status is not None:
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(f"still running; output was:\n{self.text[-4000:]}")
@@ -87,9 +95,6 @@ class PtyProcess:
 
     def close(self) -> None:
         if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except ProcessLookupError:
-                pass
+            self.process.kill()
+            self.process.wait()
         os.close(self.fd)
