@@ -5,17 +5,20 @@ active user, never stale after a write, errors never kept, one render for a burs
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.engine import Database
 from myia.db.enums import UserRole
+from myia.telemetry.prom import CACHED_READS
 from myia.users.accounts import set_active
 from tests.factories import bearer_headers, make_base_model, make_deployment, make_provider
 
@@ -131,3 +134,28 @@ async def test_a_burst_of_misses_renders_the_page_once(
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
     assert len(burst) == len(once), (len(burst), len(once))
+
+
+async def test_a_cached_read_is_counted_and_logs_no_info_line(
+    client: httpx.AsyncClient, session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _catalog(session)
+    headers = await bearer_headers(session)
+    counted = CACHED_READS.labels(path="/api/v2/providers")
+    before = counted._value.get()
+
+    def access_levels() -> list[int]:
+        return [
+            r.levelno
+            for r in caplog.records
+            if r.name == "myia.http" and isinstance(r.msg, dict) and r.msg.get("event") == "request"
+        ]
+
+    with caplog.at_level(logging.DEBUG, logger="myia.http"):
+        assert (await client.get("/api/v2/providers", headers=headers)).status_code == 200
+        assert access_levels() == [logging.INFO]  # rendered by FastAPI
+        assert (await client.get("/api/v2/providers", headers=headers)).status_code == 200
+        assert access_levels() == [logging.INFO]  # the cached answer: DEBUG, below LOG_LEVEL
+        assert (await client.get("/api/v2/providers?page=x", headers=headers)).status_code == 422
+        assert access_levels() == [logging.INFO, logging.INFO]
+    assert counted._value.get() == before + 1

@@ -25,6 +25,11 @@ _PLAIN_SEGMENT = re.compile(r"^[a-z0-9._\-]{0,20}$")
 # access line (JSON on stdout and a `logs` row) cost more CPU than the rest of the call, so
 # it is logged at DEBUG. Its failures stay at INFO/WARNING.
 _QUIET_WHEN_OK = frozenset({"/v1/chat/completions", "/v1/models"})
+# Set in the scope by a layer that answered from a cache (api/response_cache.py): such a read
+# costs less than its access line (a JSON line and a `logs` row: 0.14 ms against 0.3 ms of
+# CPU in bench/load.py), and thousands a second would fill `logs`; it is counted in
+# Prometheus instead and logged at DEBUG.
+CACHED_ANSWER = "myia.cached_answer"
 
 
 def _path_of(scope: Scope) -> str:
@@ -76,7 +81,7 @@ class RequestContextMiddleware:
         finally:
             path = _path_of(scope)
             emit = log.warning if status["code"] >= 500 else log.info
-            if status["code"] < 400 and path in _QUIET_WHEN_OK:
+            if status["code"] < 400 and (path in _QUIET_WHEN_OK or scope.get(CACHED_ANSWER)):
                 emit = log.debug
             emit(
                 "request",

@@ -22,12 +22,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from myia.api.middleware import CACHED_ANSWER
 from myia.api.state import AppState
 from myia.auth.principal import principal_of
 from myia.auth.tokens import decode_access_token
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, PROVIDERS
 from myia.errors import AuthenticationError
 from myia.observability.context import user_id_var
+from myia.telemetry.prom import CACHED_READS
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +109,11 @@ class CatalogResponseCache:
             return
         namespace, route = entry
         scope["route"] = route
+        rendered = False
 
         async def render() -> _Answer:
+            nonlocal rendered
+            rendered = True
             recorder = _Recorder()
             await self.app(scope, receive, recorder)
             answer = recorder.answer()
@@ -121,6 +126,9 @@ class CatalogResponseCache:
             answer = await state.catalog_cache.get_or_load(namespace, key, render)
         except _NotCacheable as refused:
             answer = refused.answer
+        if not rendered and answer.status == 200:
+            scope[CACHED_ANSWER] = True
+            CACHED_READS.labels(path=route.path_format).inc()
         await _send(send, answer)
 
     @staticmethod

@@ -81,6 +81,12 @@ FALLBACKS = Counter(
     "Gateway attempts that failed and were retried on the next candidate deployment.",
     ["provider"],
 )
+CACHED_READS = Counter(
+    "myia_catalog_cached_reads",
+    "Catalog list reads answered from cached bytes (api/response_cache.py), by path; their "
+    "access lines are at DEBUG.",
+    ["path"],
+)
 CALL_LOG_QUEUE = Gauge(
     "myia_call_log_queue_depth", "Provider call records waiting to be written to the database."
 )
