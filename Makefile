@@ -1,9 +1,19 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # PY: the newest python3.1x (x >= 11) on PATH that runs, unless given (`PY=python3.13 make test`).
 PY_CANDIDATES := $(foreach x,19 18 17 16 15 14 13 12 11,python3.$(x)) python3
+PY_OK := -c 'import sys; sys.exit(sys.version_info < (3, 11))'
+# $(call py_find,python3.N): python3.N if it runs and is >= 3.11. A pyenv shim fails when its
+# version is installed but not selected; then take pyenv's newest installed 3.N.x interpreter.
+py_find = $(shell if $(1) $(PY_OK) >/dev/null 2>&1; then echo $(1); \
+	elif command -v pyenv >/dev/null 2>&1 && command -v $(1) >/dev/null 2>&1; then \
+	  root=$$(pyenv root); name=$(notdir $(1)); ver=$${name#python}; \
+	  last=$$(ls "$$root/versions" | grep -x "$$ver\.[0-9]*" | sort -V | tail -n 1); \
+	  [ -n "$$last" ] && "$$root/versions/$$last/bin/$$name" $(PY_OK) >/dev/null 2>&1 \
+	    && echo "$$root/versions/$$last/bin/$$name"; fi)
 ifeq ($(origin PY),undefined)
-PY := $(firstword $(foreach py,$(PY_CANDIDATES),$(shell $(py) -c 'import sys; \
-	sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $(py))))
+PY := $(firstword $(foreach py,$(PY_CANDIDATES),$(call py_find,$(py))))
+else
+override PY := $(or $(call py_find,$(PY)),$(PY))
 endif
 PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV ?= .venv
