@@ -6,9 +6,9 @@ raw path (see `_path_of`), because those are where a client's secret would trave
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,7 +51,7 @@ def _request_id(incoming: bytes) -> str:
     candidate = incoming.decode("latin-1")
     if _VALID_ID.match(candidate) and redact_text(candidate) == candidate:
         return candidate
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # uuid4().hex without the UUID object
 
 
 class RequestContextMiddleware:
