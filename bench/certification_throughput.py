@@ -22,15 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import platform
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
+from stress import cpu_stress
 
 from myia.certification.selection import JobSelection
 from myia.config import Settings
@@ -217,30 +215,6 @@ async def absorbed(database: Database) -> dict[str, Any]:
         "mean_latency_p50_ms": round(float(p50), 1) if p50 is not None else None,
         "max_latency_p95_ms": round(float(p95), 1) if p95 is not None else None,
     }
-
-
-def _spin() -> None:  # pragma: no cover - runs in a child process until terminated
-    while True:
-        pass
-
-
-@contextmanager
-def cpu_stress(enabled: bool) -> Iterator[int]:
-    """One busy process per core for the duration; yields how many were started."""
-    if not enabled:
-        yield 0
-        return
-    context = multiprocessing.get_context("spawn")
-    busy = [context.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 1)]
-    for process in busy:
-        process.start()
-    try:
-        yield len(busy)
-    finally:
-        for process in busy:
-            process.terminate()
-        for process in busy:
-            process.join(timeout=10)
 
 
 async def sequential_item_s(scenario: Scenario, base_url: str, samples: int = 5) -> float:

@@ -10,12 +10,19 @@ for a bounded time each, while a certification job runs in the same server.
   queues a certification job that the server works on during both phases.
 - Phase 1: 64 clients GET /api/v2/models and /api/v2/deployments in turn for `--seconds`.
   Phase 2: 64 clients POST /v1/chat/completions (non-streamed) for `--seconds`.
+  Clients are closed-loop (the next request when the last is answered), one keep-alive
+  connection each, driven by bench/loadgen.py: httpx's own CPU queued the clients on a 2-core
+  machine and showed up as server latency.
 - Each process's resident memory (VmRSS) after a warm-up and at the end.
+- Production logging (INFO lines on stdout and in the `logs` table) unless `--quiet-logs`;
+  `--no-job` runs no certification job; `--cpu-stress` keeps every core busy with other
+  processes during the measured phases.
 
 Writes bench/results/load.json (`errors`, `catalog_p99_ms_c64`, `rss_growth_pct`, …).
 Targets (issue 17): 0 errors, catalog p99 ≤ 100 ms at 64 clients, RSS growth ≤ 10 %.
 
-    .venv/bin/python bench/load.py [--seconds 20] [--clients 64]
+    .venv/bin/python bench/load.py [--seconds 20] [--clients 64] [--quiet-logs] [--no-job]
+        [--cpu-stress] [--output PATH]
 """
 
 from __future__ import annotations
@@ -38,6 +45,13 @@ from typing import Any
 
 import asyncpg
 import httpx
+from loadgen import MakeRequest, Request, Tally, run_closed_loop
+from stress import cpu_stress
+
+try:  # the client's own loop costs less CPU on uvloop (installed with uvicorn[standard])
+    from uvloop import run as asyncio_run
+except ImportError:  # pragma: no cover
+    from asyncio import run as asyncio_run
 
 RESULTS = Path(__file__).parent / "results" / "load.json"
 REPO = Path(__file__).resolve().parents[1]
@@ -154,58 +168,56 @@ async def items_left(db_url: str) -> int:
         await connection.close()
 
 
-class Phase:
-    def __init__(self) -> None:
-        self.latencies_ms: list[float] = []
-        self.errors: dict[str, int] = {}
+def figures(tally: Tally, seconds: float) -> dict[str, Any]:
+    ordered = sorted(tally.latencies_ms)
 
-    def error(self, what: str) -> None:
-        self.errors[what] = self.errors.get(what, 0) + 1
+    def pct(p: float) -> float | None:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1) if ordered else None
 
-    def figures(self, seconds: float) -> dict[str, Any]:
-        ordered = sorted(self.latencies_ms)
-
-        def pct(p: float) -> float | None:
-            return (
-                round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1) if ordered else None
-            )
-
-        return {
-            "requests": len(ordered),
-            "throughput_rps": round(len(ordered) / seconds, 1),
-            "p50_ms": pct(0.50),
-            "p99_ms": pct(0.99),
-            "mean_ms": round(statistics.fmean(ordered), 1) if ordered else None,
-            "errors": sum(self.errors.values()),
-            "error_kinds": self.errors,
-        }
+    return {
+        "requests": len(ordered),
+        "throughput_rps": round(len(ordered) / seconds, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(statistics.fmean(ordered), 1) if ordered else None,
+        "errors": sum(tally.errors.values()),
+        "error_kinds": tally.errors,
+        "mean_body_bytes": round(tally.body_bytes / len(ordered)) if ordered else None,
+    }
 
 
-async def run_phase(base: str, clients: int, seconds: float, make: Any) -> dict[str, Any]:
-    phase = Phase()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        end = time.monotonic() + seconds
+def run_phase(base: str, clients: int, seconds: float, make: MakeRequest) -> dict[str, Any]:
+    """Closed loop: each client sends its next request when the last one is answered."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    tally = asyncio_run(run_closed_loop(host, int(port), clients, seconds, make))
+    return figures(tally, seconds)
 
-        async def worker(n: int) -> None:
-            i = 0
-            while time.monotonic() < end:
-                method, path, kwargs = make(n, i)
-                i += 1
-                started = time.perf_counter()
-                try:
-                    response = await client.request(method, path, **kwargs)
-                except httpx.HTTPError as exc:
-                    phase.error(type(exc).__name__)
-                    continue
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status_code != 200:
-                    phase.error(f"HTTP {response.status_code}")
-                    continue
-                phase.latencies_ms.append(elapsed)
 
-        await asyncio.gather(*(worker(n) for n in range(clients)))
-    return phase.figures(seconds)
+def measured_phase(
+    server_pid: int, db_url: str, app_url: str, options: argparse.Namespace, make: MakeRequest
+) -> dict[str, Any]:
+    """One timed phase with the server's CPU per request and how far the certification job
+    got meanwhile (each item it finishes invalidates the cached catalog and routes)."""
+    left_before, cpu = asyncio.run(items_left(db_url)), cpu_s(server_pid)
+    result = run_phase(app_url, options.clients, options.seconds, make)
+    result["serve_cpu_ms_per_request"] = per_request(server_pid, cpu, result)
+    result["job_items_left_at_end"] = left = asyncio.run(items_left(db_url))
+    result["job_items_done_during_phase"] = left_before - left
+    return result
+
+
+def check_answers(
+    app_url: str, *, bearer: dict[str, str], gateway: dict[str, str], body: dict[str, Any]
+) -> None:
+    """What the clients will ask answers for real before anything is timed: a gateway
+    completion, and catalog pages that are not empty."""
+    probe = httpx.post(f"{app_url}/v1/chat/completions", headers=gateway, json=body, timeout=60)
+    if probe.status_code != 200:
+        raise RuntimeError(f"the gateway refused the probe: {probe.status_code} {probe.text}")
+    for path in ("/api/v2/models", "/api/v2/deployments"):
+        page = httpx.get(f"{app_url}{path}", headers=bearer, timeout=60).json()
+        if not page.get("items") or not page.get("total"):
+            raise RuntimeError(f"{path} answered an empty catalog: {str(page)[:200]}")
 
 
 def main() -> None:
@@ -214,9 +226,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds per route")
     parser.add_argument(
-        "--log-to-db",
+        "--quiet-logs",
         action="store_true",
-        help="production logging: INFO records, every request in `logs`",
+        help="LOG_LEVEL=WARNING and no `logs` table (default: production logging, INFO lines "
+        "on stdout and in `logs`)",
+    )
+    parser.add_argument(
+        "--cpu-stress",
+        action="store_true",
+        help="one busy process per core during the measured phases",
     )
     parser.add_argument(
         "--no-job",
@@ -229,10 +247,10 @@ def main() -> None:
     db_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     sim_port, app_port = free_port(), free_port()
     sim_url, app_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{app_port}"
-    env = {**os.environ, **SIM_ENV, "MYIA_MODE": "test", "LOG_TO_DB": "false",
-           "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}  # fmt: skip
-    if options.log_to_db:
-        env.update(LOG_TO_DB="true", LOG_LEVEL="INFO")
+    env = {**os.environ, **SIM_ENV, "MYIA_MODE": "test", "LOG_TO_DB": "true",
+           "DATABASE_URL": db_url, "LOG_LEVEL": "INFO"}  # fmt: skip
+    if options.quiet_logs:
+        env.update(LOG_TO_DB="false", LOG_LEVEL="WARNING")
     for variable in ("QUEUE_URL", "REDIS_URL"):
         env.pop(variable, None)
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
@@ -267,16 +285,17 @@ def main() -> None:
         gateway = {"Authorization": f"Bearer {key}"}
         body = {"model": GATEWAY_MODEL, "max_tokens": 32,
                 "messages": [{"role": "user", "content": "Say hello in five words."}]}  # fmt: skip
-        probe = httpx.post(f"{app_url}/v1/chat/completions", headers=gateway, json=body, timeout=60)
-        if probe.status_code != 200:
-            raise RuntimeError(f"the gateway refused the probe: {probe.status_code} {probe.text}")
+        check_answers(app_url, bearer=bearer, gateway=gateway, body=body)
 
-        def catalog(n: int, i: int) -> tuple[str, str, dict[str, Any]]:
+        chat_body = json.dumps(body).encode()
+        chat_headers = {**gateway, "Content-Type": "application/json"}
+
+        def catalog(n: int, i: int) -> Request:
             path = "/api/v2/models" if (n + i) % 2 else "/api/v2/deployments"
-            return "GET", path, {"headers": bearer}
+            return "GET", path, bearer, b""
 
-        def chat(n: int, i: int) -> tuple[str, str, dict[str, Any]]:
-            return "POST", "/v1/chat/completions", {"headers": gateway, "json": body}
+        def chat(n: int, i: int) -> Request:
+            return "POST", "/v1/chat/completions", chat_headers, chat_body
 
         # Warm-up with the measured concurrency and a certification job, then the memory
         # baseline: a process's RSS grows to its working set at 64 clients (connections,
@@ -284,19 +303,14 @@ def main() -> None:
         # counted that first growth as +20 %.
         if not options.no_job:
             myia(env, "certify", "--all", "--no-wait")
-        asyncio.run(run_phase(app_url, options.clients, options.warmup, catalog))
-        asyncio.run(run_phase(app_url, options.clients, options.warmup, chat))
+        run_phase(app_url, options.clients, options.warmup, catalog)
+        run_phase(app_url, options.clients, options.warmup, chat)
         rss_start = {"serve": rss_kb(server.pid), "sim": rss_kb(processes[0].pid)}
         if not options.no_job:
             myia(env, "certify", "--all", "--no-wait")
-        cpu = cpu_s(server.pid)
-        catalog_figures = asyncio.run(run_phase(app_url, options.clients, options.seconds, catalog))
-        catalog_figures["job_items_left_at_end"] = asyncio.run(items_left(db_url))
-        catalog_figures["serve_cpu_ms_per_request"] = per_request(server.pid, cpu, catalog_figures)
-        cpu = cpu_s(server.pid)
-        gateway_figures = asyncio.run(run_phase(app_url, options.clients, options.seconds, chat))
-        gateway_figures["job_items_left_at_end"] = asyncio.run(items_left(db_url))
-        gateway_figures["serve_cpu_ms_per_request"] = per_request(server.pid, cpu, gateway_figures)
+        with cpu_stress(options.cpu_stress):
+            catalog_figures = measured_phase(server.pid, db_url, app_url, options, catalog)
+            gateway_figures = measured_phase(server.pid, db_url, app_url, options, chat)
         rss_end = {"serve": rss_kb(server.pid), "sim": rss_kb(processes[0].pid)}
         stats = httpx.get(f"{app_url}/api/health", timeout=30).json()
     finally:
@@ -318,8 +332,9 @@ def main() -> None:
         "clients": options.clients,
         "seconds_per_phase": options.seconds,
         "warmup_seconds_per_route": options.warmup,
-        "log_to_db": options.log_to_db,
+        "log_to_db": not options.quiet_logs,
         "certification_job_during_phases": not options.no_job,
+        "cpu_stress": options.cpu_stress,
         "catalog": catalog_figures,
         "gateway": gateway_figures,
         "rss_kb_start": rss_start,

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.engine import Database
 from myia.db.enums import AuthType, InferenceType, UserRole
 from myia.db.models import BaseModel, ModelDeployment, Provider
 from tests.factories import bearer_headers, capabilities
+from tests.statements import count_statements
 
 MODELS = 120
 
@@ -43,20 +39,6 @@ async def fill_catalog(session: AsyncSession) -> None:
         for k in range(2)
     )
     await session.commit()
-
-
-@contextmanager
-def count_statements(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def statements_for(

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.engine import Database
@@ -21,22 +17,9 @@ from myia.db.enums import UserRole
 from myia.telemetry.prom import CACHED_READS
 from myia.users.accounts import set_active
 from tests.factories import bearer_headers, make_base_model, make_deployment, make_provider
+from tests.statements import count_statements
 
 LISTS = ("/api/v2/models", "/api/v2/deployments", "/api/v2/providers")
-
-
-@contextmanager
-def statements(database: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _catalog(session: AsyncSession) -> None:
@@ -55,7 +38,7 @@ async def test_a_cached_list_is_the_same_answer_without_the_database(
         for query in ("", "?page_size=5", "?page=1&page_size=50"):
             first = await client.get(path + query, headers=headers)
             assert first.status_code == 200, first.text
-            with statements(database) as seen:
+            with count_statements(database) as seen:
                 again = await client.get(path + query, headers=headers)
             assert seen == [], (path, query, seen)
             assert again.status_code == 200
@@ -124,10 +107,10 @@ async def test_a_burst_of_misses_renders_the_page_once(
     await _catalog(session)
     headers = await bearer_headers(session)
     await client.get("/api/auth/me", headers=headers)  # the user is cached now
-    with statements(database) as once:
+    with count_statements(database) as once:
         single = await client.get("/api/v2/deployments?page_size=7", headers=headers)
     assert single.status_code == 200 and once
-    with statements(database) as burst:
+    with count_statements(database) as burst:
         answers = await asyncio.gather(
             *(client.get("/api/v2/deployments?page_size=8", headers=headers) for _ in range(20))
         )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,22 @@ def two_servers(db_url: str, redis_url: str) -> Iterator[tuple[Serve, Serve]]:
             server.stop()
 
 
+@contextmanager
+def operator_cli(
+    monkeypatch: pytest.MonkeyPatch, *, db_url: str, redis_url: str
+) -> Iterator[CliRunner]:
+    """The `myia` CLI as an operator runs it beside the servers: same database and Redis."""
+    monkeypatch.setenv("MYIA_MODE", "test")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LOG_TO_DB", "false")
+    reset_settings_cache()
+    try:
+        yield CliRunner()
+    finally:
+        reset_settings_cache()
+
+
 def _status(server: Serve, key: str) -> int:
     headers = {"Authorization": f"Bearer {key}"}
     return httpx.get(f"{server.url}/v1/models", headers=headers, timeout=30).status_code
@@ -150,13 +167,7 @@ def test_revoked_key_is_refused_at_once_by_every_serve_process(
     assert _status(b, second_key) == 200
 
     # The operator's CLI reaches the running servers the same way.
-    monkeypatch.setenv("MYIA_MODE", "test")
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("LOG_TO_DB", "false")
-    reset_settings_cache()
-    try:
-        runner = CliRunner()
+    with operator_cli(monkeypatch, db_url=db_url, redis_url=redis_url) as runner:
         listed = runner.invoke(cli_app, ["keys", "list", "--email", made["email"], "--json"])
         assert listed.exit_code == 0, listed.output
         assert second_key not in listed.output and second_id in listed.output
@@ -170,8 +181,6 @@ def test_revoked_key_is_refused_at_once_by_every_serve_process(
         assert created.exit_code == 0, created.output
         new_key = next(w for w in created.output.split() if w.startswith("myia-"))
         assert _status(b, new_key) == 200
-    finally:
-        reset_settings_cache()
 
 
 def test_a_user_disabled_or_promoted_from_the_cli_counts_at_once_in_every_serve_process(
@@ -205,13 +214,7 @@ def test_a_user_disabled_or_promoted_from_the_cli_counts_at_once_in_every_serve_
     for server in servers:  # both processes now hold the user and the key in their cache
         assert (catalog(server), _status(server, made["key"]), jobs(server)) == (200, 200, 403)
 
-    monkeypatch.setenv("MYIA_MODE", "test")
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("LOG_TO_DB", "false")
-    reset_settings_cache()
-    try:
-        runner = CliRunner()
+    with operator_cli(monkeypatch, db_url=db_url, redis_url=redis_url) as runner:
         done = runner.invoke(cli_app, ["users", "disable", made["email"], "--yes"])
         assert done.exit_code == 0, done.output
         for server in servers:
@@ -224,5 +227,3 @@ def test_a_user_disabled_or_promoted_from_the_cli_counts_at_once_in_every_serve_
         assert done.exit_code == 0, done.output
         for server in servers:  # the token still says "user": the database decides
             assert jobs(server) == 200
-    finally:
-        reset_settings_cache()
