@@ -234,3 +234,35 @@ async def test_an_invalidation_published_while_redis_is_away_is_sent_when_it_is_
     finally:
         await cache.stop()
         server.kill()
+
+
+async def test_a_soft_invalidation_stays_soft_in_another_process(
+    two_caches: tuple[CatalogCache, CatalogCache],
+) -> None:
+    here, there = two_caches
+    load, _ = counting_loader()
+    await there.get_or_load(PROVIDERS, "page", load)  # 1
+    gate = asyncio.Event()
+
+    async def held() -> int:
+        await gate.wait()
+        return 2
+
+    await here.invalidate(PROVIDERS, soft=True)
+    assert await eventually(lambda: not there.peek(PROVIDERS, "page"))
+    reloading = asyncio.create_task(there.get_or_load(PROVIDERS, "page", held, stale_ok=True))
+    await eventually(lambda: there.stats.misses == 2)
+    assert await there.get_or_load(PROVIDERS, "page", held, stale_ok=True) == 1
+    gate.set()
+    assert await reloading == 2
+
+    await here.invalidate(PROVIDERS)  # hard: nothing stale is left there
+    assert await eventually(lambda: not there.peek(PROVIDERS, "page"))
+    gate.clear()
+    reloading = asyncio.create_task(there.get_or_load(PROVIDERS, "page", held, stale_ok=True))
+    await eventually(lambda: there.stats.misses == 4)
+    waiting = asyncio.create_task(there.get_or_load(PROVIDERS, "page", held, stale_ok=True))
+    await eventually(lambda: there.stats.misses == 5)
+    assert not waiting.done()
+    gate.set()
+    assert (await reloading, await waiting) == (2, 2)

@@ -81,3 +81,59 @@ async def test_a_cancelled_loader_leaves_its_waiters_to_load() -> None:
     assert await waiter == {"load": 2}
     with pytest.raises(asyncio.CancelledError):
         await leader
+
+
+async def _stored(cache: CatalogCache, loader: Loader) -> None:
+    """The key cached with load 1, the loader held again for the next load."""
+    first = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader))
+    await _until(lambda: loader.calls == 1)
+    loader.release.set()
+    assert await first == {"load": 1}
+    loader.release.clear()
+
+
+async def test_after_a_soft_invalidation_only_the_first_reader_waits_for_the_reload() -> None:
+    cache, loader = CatalogCache(ttl_s=60), Loader()
+    await _stored(cache, loader)
+    cache.invalidate_local([DEPLOYMENTS], soft=True)  # a verdict
+    reloading = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True))
+    await _until(lambda: loader.calls == 2)
+    # While it reloads: a reader that accepts it gets the page from before the verdict…
+    assert await cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True) == {"load": 1}
+    # …one that does not (routes, services) waits for the new load.
+    strict = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader))
+    await _until(lambda: cache.stats.shared_loads == 0 and cache.stats.misses == 4)
+    loader.release.set()
+    assert (await reloading, await strict) == ({"load": 2}, {"load": 2})
+    assert await cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True) == {"load": 2}
+    assert cache.stats.stale_served == 1 and loader.calls == 2
+
+
+async def test_a_hard_invalidation_leaves_nothing_stale() -> None:
+    cache, loader = CatalogCache(ttl_s=60), Loader()
+    await _stored(cache, loader)
+    cache.invalidate_local([DEPLOYMENTS], soft=True)
+    cache.invalidate_local([DEPLOYMENTS])  # a write: the next read must show it
+    reloading = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True))
+    await _until(lambda: loader.calls == 2)
+    waiting = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True))
+    await _until(lambda: cache.stats.misses == 3)
+    assert not waiting.done()
+    loader.release.set()
+    assert (await reloading, await waiting) == ({"load": 2}, {"load": 2})
+    assert cache.stats.stale_served == 0
+
+
+async def test_a_stale_value_is_never_served_past_its_ttl() -> None:
+    now = [1000.0]
+    cache, loader = CatalogCache(ttl_s=60, clock=lambda: now[0]), Loader()
+    await _stored(cache, loader)
+    cache.invalidate_local([DEPLOYMENTS], soft=True)
+    now[0] += 61
+    reloading = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True))
+    await _until(lambda: loader.calls == 2)
+    waiting = asyncio.create_task(cache.get_or_load(DEPLOYMENTS, "k", loader, stale_ok=True))
+    await _until(lambda: cache.stats.misses == 3)
+    assert not waiting.done()
+    loader.release.set()
+    assert (await reloading, await waiting) == ({"load": 2}, {"load": 2})

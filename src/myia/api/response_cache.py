@@ -10,9 +10,12 @@ So the first 200 answer to a (path, query string) is kept, as bytes, in the `Cat
 namespace whose entries it is made of; later requests that authenticate as an active user
 get those bytes. Everything else goes to FastAPI, which stays the only code that reads the
 catalog and shapes its answers: a miss, a refused token, any other status. Concurrent misses
-of one key share one FastAPI answer, so the burst after an invalidation (a certification
-job invalidates after every item) renders each page once, not once per waiting client.
-Writes invalidate these entries with the namespace, in every process, like the rest.
+of one key share one FastAPI answer, so the burst after an invalidation renders each page
+once, not once per waiting client. Writes invalidate these entries with the namespace, in
+every process, like the rest, and the next read waits for the new page. A verdict recorded
+by a certification job (one per item) invalidates softly: while one request re-renders a
+page, the others get the page from before that verdict rather than queueing behind the
+render (on a saturated machine that render, four database round trips, was the p99).
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ class CatalogResponseCache:
 
         key: Any = ("response", scope["path"], scope.get("query_string", b""))
         try:
-            answer = await state.catalog_cache.get_or_load(namespace, key, render)
+            answer = await state.catalog_cache.get_or_load(namespace, key, render, stale_ok=True)
         except _NotCacheable as refused:
             answer = refused.answer
         if not rendered and answer.status == 200:

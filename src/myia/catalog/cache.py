@@ -6,6 +6,8 @@ every app process sharing the database drops its copy. A generation counter per 
 keeps a load that raced with an invalidation from storing stale data. Concurrent misses of
 one key share one load (per generation): after an invalidation, 64 readers cost one set of
 queries, not 64 (a certification job invalidates after every item; see bench/load.py).
+Such a verdict invalidates *softly*: readers that opt in (`stale_ok`, the API's cached pages)
+may get the replaced value while another request reloads it, instead of waiting.
 """
 
 from __future__ import annotations
@@ -61,12 +63,18 @@ class CacheStats:
     remote_invalidations: int = 0
     evictions: int = 0
     shared_loads: int = 0  # misses served by a load another request had started
+    stale_served: int = 0  # answered from before a soft invalidation while a load ran
 
 
 @dataclass
 class _Namespace:
     generation: int = 0
     entries: dict[Hashable, _Entry] = field(default_factory=dict)
+    # What a soft invalidation replaced, until reloaded (or a hard invalidation, or the TTL).
+    stale: dict[Hashable, _Entry] = field(default_factory=dict)
+
+
+InvalidationHandler = Callable[[list[str] | None, bool], None]  # (namespaces or all, soft)
 
 
 class RedisInvalidationBus:
@@ -88,12 +96,12 @@ class RedisInvalidationBus:
         self._listener_redis: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
-        self._unsent: set[str] = set()
+        self._unsent: dict[str, bool] = {}  # namespace -> soft (only if every pending one is)
         self._wake = asyncio.Event()
         self.subscribed = False
         self.reconnects = 0
 
-    async def start(self, on_invalidate: Callable[[list[str] | None], None]) -> None:
+    async def start(self, on_invalidate: InvalidationHandler) -> None:
         """Subscribe (fails loudly if Redis is unreachable at start-up), then listen."""
         self._redis = aioredis.from_url(
             self.url,
@@ -115,7 +123,7 @@ class RedisInvalidationBus:
         self._task = asyncio.create_task(self._run(pubsub, on_invalidate))
         self._flusher = asyncio.create_task(self._flush_unsent())
 
-    async def _run(self, pubsub: Any, on_invalidate: Callable[[list[str] | None], None]) -> None:
+    async def _run(self, pubsub: Any, on_invalidate: InvalidationHandler) -> None:
         attempt = 0
         while True:
             try:
@@ -135,7 +143,7 @@ class RedisInvalidationBus:
             attempt = 0
             self.reconnects += 1
             # Messages published while we were away are lost: forget everything, once.
-            on_invalidate(None)
+            on_invalidate(None, False)
             log.info("cache invalidation listener subscribed again", channel=self.channel)
 
     async def _resubscribe(self, attempt: int) -> Any:
@@ -154,7 +162,7 @@ class RedisInvalidationBus:
             self.subscribed = True
             return pubsub
 
-    async def _listen(self, pubsub: Any, on_invalidate: Callable[[list[str] | None], None]) -> None:
+    async def _listen(self, pubsub: Any, on_invalidate: InvalidationHandler) -> None:
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is None:
@@ -162,24 +170,29 @@ class RedisInvalidationBus:
             try:
                 payload = json.loads(message["data"])
                 namespaces = [str(n) for n in payload.get("namespaces", [])]
+                soft = payload.get("soft") is True
             except (ValueError, TypeError, AttributeError):
                 log.warning("ignored a malformed cache invalidation message")
                 continue
             if payload.get("origin") != self.origin:
-                on_invalidate(namespaces)
+                on_invalidate(namespaces, soft)
 
-    async def publish(self, namespaces: list[str]) -> None:
+    async def publish(self, namespaces: list[str], *, soft: bool = False) -> None:
         """Tell the other processes, from the background: a Redis that is down or slow never
         holds up the writer (its own cache is already invalidated), and what fails to go out
         is kept and sent again until Redis answers."""
         if self._redis is None:
             return
-        self._unsent.update(namespaces)
+        for name in namespaces:
+            self._unsent[name] = self._unsent.get(name, True) and soft
         self._wake.set()
 
-    async def _send(self, namespaces: Iterable[str]) -> bool:
+    async def _send(self, namespaces: Iterable[str], *, soft: bool = False) -> bool:
         assert self._redis is not None
-        payload = json.dumps({"origin": self.origin, "namespaces": sorted(namespaces)})
+        message: dict[str, Any] = {"origin": self.origin, "namespaces": sorted(namespaces)}
+        if soft:
+            message["soft"] = True
+        payload = json.dumps(message)
         try:
             await self._redis.publish(self.channel, payload)
         except Exception as exc:
@@ -187,20 +200,30 @@ class RedisInvalidationBus:
             return False
         return True
 
+    async def _send_unsent(self) -> bool:
+        """One message for the hard invalidations pending, one for the soft ones."""
+        pending = dict(self._unsent)
+        for soft in (False, True):
+            names = [name for name, is_soft in pending.items() if is_soft is soft]
+            if not names:
+                continue
+            if not await self._send(names, soft=soft):
+                return False
+            for name in names:
+                if self._unsent.get(name) is soft:  # unless a new one came meanwhile
+                    del self._unsent[name]
+        return True
+
     async def _flush_unsent(self) -> None:
         attempt = 0
         while True:
             await self._wake.wait()
             self._wake.clear()
-            pending = set(self._unsent)
-            if not pending:
+            if not self._unsent:
                 continue
-            if await self._send(pending):
-                self._unsent -= pending
+            if await self._send_unsent():
                 if attempt:
-                    log.info(
-                        "cache invalidation published after a retry", namespaces=sorted(pending)
-                    )
+                    log.info("cache invalidation published after a retry")
                 attempt = 0
                 continue
             if attempt == 0:  # once per outage
@@ -250,8 +273,7 @@ class RedisInvalidationBus:
         if self._unsent and self._redis is not None:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(_STOP_FLUSH_S):
-                    if await self._send(set(self._unsent)):
-                        self._unsent.clear()
+                    await self._send_unsent()
         for task in (self._task, self._flusher):
             if task is not None:
                 task.cancel()
@@ -304,11 +326,15 @@ class CatalogCache:
         loader: Callable[[], Awaitable[T]],
         *,
         ttl_s: float | None = None,
+        stale_ok: bool = False,
     ) -> T:
         """The cached value, or the loader's (stored unless an invalidation overlapped).
 
         Values are shared between requests: store immutable, plain data, never ORM rows.
-        `ttl_s` caps the cache's TTL for this entry (never lengthens it).
+        `ttl_s` caps the cache's TTL for this entry (never lengthens it). With `stale_ok`, a
+        miss while another request already reloads the key gets the value a *soft*
+        invalidation replaced (within its TTL) instead of waiting; the first miss still
+        loads, and a hard invalidation leaves nothing stale.
         """
         ns = self._ns(namespace)
         entry = ns.entries.get(key)
@@ -320,6 +346,11 @@ class CatalogCache:
         generation = ns.generation
         flight = (namespace, key, generation)
         pending = self._loading.get(flight)
+        if pending is not None and stale_ok:
+            old = ns.stale.get(key)
+            if old is not None and old.expires_at > now:
+                self.stats.stale_served += 1
+                return old.value  # type: ignore[no-any-return]
         if pending is not None:
             try:
                 value = await asyncio.shield(pending)
@@ -361,26 +392,36 @@ class CatalogCache:
                 del ns.entries[next(iter(ns.entries))]
                 self.stats.evictions += 1
         ns.entries[key] = _Entry(value, now + ttl_s)
+        ns.stale.pop(key, None)
 
-    def invalidate_local(self, namespaces: Iterable[str]) -> None:
+    def invalidate_local(self, namespaces: Iterable[str], *, soft: bool = False) -> None:
+        """Every entry of the namespaces is gone for readers. A soft invalidation (a change
+        nobody is waiting to read back, like a verdict a background job recorded) keeps the
+        old values for `get_or_load(stale_ok=True)` until each is reloaded."""
         for name in namespaces:
             ns = self._ns(name)
             ns.generation += 1
+            if soft:
+                ns.stale.update(ns.entries)
+                while len(ns.stale) > self.max_entries:
+                    del ns.stale[next(iter(ns.stale))]
+            else:
+                ns.stale.clear()
             ns.entries.clear()
         self.stats.invalidations += 1
 
-    def _on_remote_invalidate(self, namespaces: list[str] | None) -> None:
+    def _on_remote_invalidate(self, namespaces: list[str] | None, soft: bool = False) -> None:
         self.stats.remote_invalidations += 1
         if namespaces is None:
             self.clear()
         else:
-            self.invalidate_local(namespaces)
+            self.invalidate_local(namespaces, soft=soft)
 
-    async def invalidate(self, *namespaces: str) -> None:
+    async def invalidate(self, *namespaces: str, soft: bool = False) -> None:
         """Drop the namespaces here and tell every other process."""
-        self.invalidate_local(namespaces)
+        self.invalidate_local(namespaces, soft=soft)
         if self.bus is not None:
-            await self.bus.publish(list(namespaces))
+            await self.bus.publish(list(namespaces), soft=soft)
 
     async def invalidate_now(self, *namespaces: str) -> None:
         """`invalidate`, with the other processes told before this returns: for a change that

@@ -312,7 +312,10 @@ class Executor:
             return "discarded"
         await session.commit()
         if self.catalog_cache is not None:
-            await self.catalog_cache.invalidate(DEPLOYMENTS, BASE_MODELS)
+            # Soft: routes and service reads reload at once, but the catalog's cached pages
+            # may be answered from before this verdict while one request re-renders them
+            # (api/response_cache.py): no reader waits on a render after every item.
+            await self.catalog_cache.invalidate(DEPLOYMENTS, BASE_MODELS, soft=True)
         log.info(
             "item done",
             item_id=item.id,
