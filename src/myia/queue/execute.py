@@ -209,8 +209,13 @@ class Executor:
             delay_ms = _job_option(job, "delay_ms", 0)
             try:
                 outcome = await self._run_suite(session, item, job, deployment)
-            except Undecided as exc:
-                if item.transient_releases < self.settings.queue_transient_releases:
+            except ThrottledOut as exc:
+                # Given back uncharged; a test that stayed undecided (transient errors past the
+                # probe's budget) only `queue_transient_releases` times, then it is recorded.
+                limit = self.settings.queue_transient_releases
+                if isinstance(exc, Undecided) and item.transient_releases >= limit:
+                    outcome = _inconclusive_outcome(exc, runs=item.transient_releases + 1)
+                else:
                     await items.release(
                         session,
                         item_id,
@@ -218,20 +223,9 @@ class Executor:
                         delay_s=1.0,
                         error=str(exc),
                         refund_attempt=True,
-                        transient=True,
+                        transient=isinstance(exc, Undecided),
                     )
                     return "throttled"
-                outcome = _inconclusive_outcome(exc, runs=item.transient_releases + 1)
-            except ThrottledOut as exc:
-                await items.release(
-                    session,
-                    item_id,
-                    self.worker_id,
-                    delay_s=1.0,
-                    error=str(exc),
-                    refund_attempt=True,
-                )
-                return "throttled"
             except Exception as exc:
                 if is_infrastructure_error(exc):
                     await self._release_after_outage(session, item_id, exc)
