@@ -10,8 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.api.state import AppState
-from myia.auth.principal import Principal, principal_of
-from myia.auth.tokens import decode_access_token
+from myia.auth.principal import Principal, authenticate_token
 from myia.catalog.cache import CatalogCache
 from myia.config import Settings
 from myia.errors import AuthenticationError, PermissionDeniedError
@@ -58,14 +57,12 @@ async def get_current_user(
     cached catalog read then touches no connection at all)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("not authenticated: send 'Authorization: Bearer <token>'")
-    claims = decode_access_token(credentials.credentials, secret=state.settings.jwt_secret)
-    user = await principal_of(
-        cache=state.catalog_cache, database=state.database, user_id=claims.user_id
+    user = await authenticate_token(
+        credentials.credentials,
+        secret=state.settings.jwt_secret,
+        cache=state.catalog_cache,
+        database=state.database,
     )
-    if user is None:
-        raise AuthenticationError("the token's user no longer exists")
-    if not user.is_active:
-        raise AuthenticationError("this account is disabled")
     user_id_var.set(user.id)
     return user
 

@@ -27,8 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from myia.api.middleware import CACHED_ANSWER
 from myia.api.state import AppState
-from myia.auth.principal import principal_of
-from myia.auth.tokens import decode_access_token
+from myia.auth.principal import authenticate_token
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, PROVIDERS
 from myia.errors import AuthenticationError
 from myia.observability.context import user_id_var
@@ -141,13 +140,13 @@ class CatalogResponseCache:
         if not token:
             return False
         try:
-            claims = decode_access_token(token, secret=state.settings.jwt_secret)
+            user = await authenticate_token(
+                token,
+                secret=state.settings.jwt_secret,
+                cache=state.catalog_cache,
+                database=state.database,
+            )
         except AuthenticationError:
-            return False
-        user = await principal_of(
-            cache=state.catalog_cache, database=state.database, user_id=claims.user_id
-        )
-        if user is None or not user.is_active:
             return False
         user_id_var.set(user.id)
         return True

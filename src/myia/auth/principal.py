@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from myia.auth.tokens import decode_access_token
 from myia.catalog.cache import CatalogCache
 from myia.db.engine import Database
 from myia.db.enums import UserRole
 from myia.db.models import User
+from myia.errors import AuthenticationError
 
 USERS = "users"  # CatalogCache namespace
 # Without Redis, a `myia users disable` run in another process reaches a server only by
@@ -64,3 +66,16 @@ async def principal_of(
         return await _read(database, user_id)
 
     return await cache.get_or_load(USERS, user_id, load, ttl_s=PRINCIPAL_TTL_S)
+
+
+async def authenticate_token(
+    token: str, *, secret: str, cache: CatalogCache, database: Database
+) -> Principal:
+    """The active user a bearer token speaks for; `AuthenticationError` saying why not."""
+    claims = decode_access_token(token, secret=secret)
+    user = await principal_of(cache=cache, database=database, user_id=claims.user_id)
+    if user is None:
+        raise AuthenticationError("the token's user no longer exists")
+    if not user.is_active:
+        raise AuthenticationError("this account is disabled")
+    return user
