@@ -251,7 +251,7 @@ async def test_a_soft_invalidation_stays_soft_in_another_process(
     await here.invalidate(PROVIDERS, soft=True)
     assert await eventually(lambda: not there.peek(PROVIDERS, "page"))
     reloading = asyncio.create_task(there.get_or_load(PROVIDERS, "page", held, stale_ok=True))
-    await eventually(lambda: there.stats.misses == 2)
+    assert await eventually(lambda: there.stats.misses == 2)
     assert await there.get_or_load(PROVIDERS, "page", held, stale_ok=True) == 1
     gate.set()
     assert await reloading == 2
@@ -260,9 +260,9 @@ async def test_a_soft_invalidation_stays_soft_in_another_process(
     assert await eventually(lambda: not there.peek(PROVIDERS, "page"))
     gate.clear()
     reloading = asyncio.create_task(there.get_or_load(PROVIDERS, "page", held, stale_ok=True))
-    await eventually(lambda: there.stats.misses == 4)
+    assert await eventually(lambda: there.stats.misses == 4)
     waiting = asyncio.create_task(there.get_or_load(PROVIDERS, "page", held, stale_ok=True))
-    await eventually(lambda: there.stats.misses == 5)
+    assert await eventually(lambda: there.stats.misses == 5)
     assert not waiting.done()
     gate.set()
     assert (await reloading, await waiting) == (2, 2)
