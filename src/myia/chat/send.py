@@ -36,6 +36,7 @@ from myia.db.engine import Database
 from myia.db.models import BaseModel, Message, ModelDeployment, Provider, UserSettings
 from myia.db.types import utcnow
 from myia.errors import InvalidInputError
+from myia.observability.context import request_id_var
 from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ProviderConnection
@@ -53,6 +54,7 @@ from myia.routing import (
     resolve_routes,
     route_table,
 )
+from myia.routing.public_errors import log_failure, no_route_message, provider_error_message
 from myia.routing.resolve import why_no_route
 from myia.telemetry.attempts import attempt_recorder
 from myia.telemetry.cost import priced
@@ -113,6 +115,8 @@ class PreparedSend:
     request: ChatRequest
     context: BuiltContext
     user_connections: dict[ConnectionKey, ProviderConnection] = field(repr=False)
+    # The id of the request that sent the message: a failed answer names it to the user.
+    request_id: str | None = None
 
 
 async def _routes(
@@ -245,6 +249,7 @@ async def prepare_send(
         request=request,
         context=context,
         user_connections=connections,
+        request_id=request_id_var.get(),
     )
 
 
@@ -338,7 +343,15 @@ async def stream_reply(
                 routes=prepared.routes, request=prepared.request, pool=pool, record=record
             )
         except NoRouteAnswered as exc:
-            outcome.error = f"no deployment answered: {exc}"
+            # The user (and the stored message) gets our words; the provider's, the log.
+            outcome.error = no_route_message(exc, request_id=prepared.request_id)
+            log_failure(
+                log,
+                "chat upstream failed",
+                exc,
+                request_id=prepared.request_id,
+                message_id=prepared.message_id,
+            )
         else:
             outcome.route = opened.route
             events = opened.__aiter__()
@@ -351,7 +364,16 @@ async def stream_reply(
                         yield "delta", {"text": event.text}
                 outcome.status = "complete"
             except ProviderError as exc:
-                outcome.error = f"{exc.category.value}: {exc.message}"
+                outcome.error = provider_error_message(
+                    exc, request_id=prepared.request_id, route=opened.route
+                )
+                log_failure(
+                    log,
+                    "chat stream broke",
+                    exc,
+                    request_id=prepared.request_id,
+                    message_id=prepared.message_id,
+                )
             outcome.attempt = attempts[-1] if attempts else None
         outcome.latency_ms = _ms(start)
         if outcome.status != "complete":

@@ -2,6 +2,8 @@
 
 Clients written for OpenAI branch on the HTTP status and on `code`; the message says what to
 change. The gateway never answers a 500 of its own: an unexpected failure is an `api_error`.
+An upstream failure's message is ours (`myia.routing.public_errors`): the category, the
+routes tried and the request id, never the provider's own text, which goes to the log.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import json
 
 from myia.providers.errors import ErrorCategory, ProviderError
 from myia.routing import NoRouteAnswered
+from myia.routing.public_errors import no_route_message, provider_error_message
+from myia.routing.types import Route
 
 
 class GatewayError(Exception):
@@ -61,23 +65,24 @@ _STATUS = {
 }
 
 
-def from_provider(exc: ProviderError) -> GatewayError:
+def from_provider(
+    exc: ProviderError, *, request_id: str | None, route: Route | None = None
+) -> GatewayError:
     status, kind, code = _STATUS.get(exc.category, (502, "api_error", "upstream_error"))
-    return GatewayError(status, f"the provider failed: {exc.message}", type=kind, code=code)
+    message = provider_error_message(exc, request_id=request_id, route=route)
+    return GatewayError(status, message, type=kind, code=code)
 
 
-def from_no_route(exc: NoRouteAnswered) -> GatewayError:
-    """Every candidate failed: the last failure sets the status, the message lists them all."""
+def from_no_route(exc: NoRouteAnswered, *, request_id: str | None) -> GatewayError:
+    """Every candidate failed: the last failure sets the status, the message names the routes
+    tried and their categories."""
     last = exc.last_error
     status, kind, code = (
         _STATUS.get(last.category, (502, "api_error", "upstream_error"))
         if last is not None
         else (502, "api_error", "upstream_error")
     )
-    tried = len(exc.attempts)
-    message = (
-        f"{'the only route' if tried == 1 else f'all {tried} routes'} for this model failed: {exc}"
-    )
+    message = no_route_message(exc, request_id=request_id)
     headers = {}
     if last is not None and last.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(last.retry_after_s)))

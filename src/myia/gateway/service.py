@@ -21,6 +21,7 @@ from myia.gateway.errors import GatewayError, from_no_route, from_provider, inva
 from myia.gateway.settings import GatewaySettings
 from myia.gateway.wire_in import GatewayRequest, parse_request
 from myia.gateway.wire_out import DONE, ChunkWriter, completion
+from myia.observability.context import request_id_var
 from myia.observability.logging import get_logger
 from myia.providers.errors import ProviderError
 from myia.providers.types import StreamEnd, TextDelta, ToolCallEvent
@@ -33,6 +34,7 @@ from myia.routing import (
     open_stream_with_fallback,
     route_table,
 )
+from myia.routing.public_errors import log_failure
 from myia.routing.resolve import select_routes, why_no_route
 from myia.routing.types import Needs
 from myia.telemetry.attempts import attempt_recorder
@@ -155,6 +157,7 @@ class Gateway:
         self, *, owner: KeyOwner, body: bytes, region_header: str | None
     ) -> GatewayAnswer:
         request = parse_request(body)
+        request_id = request_id_var.get()
         routes = await self.routes_for(request, owner=owner, region_header=region_header)
         record = attempt_recorder(operation="gateway", user_id=owner.user_id)
         try:
@@ -170,14 +173,23 @@ class Gateway:
                 routes=routes, request=request.chat, pool=self.pool, record=record
             )
         except NoRouteAnswered as exc:
-            raise from_no_route(exc) from exc
+            # The user gets the category and the request id; the provider's words, the log.
+            log_failure(log, "gateway upstream failed", exc, request_id=request_id)
+            raise from_no_route(exc, request_id=request_id) from exc
         return GatewayAnswer(
             headers=route_headers(opened.route, opened.failed_before),
-            stream=sse(opened, model=request.model, include_usage=request.include_usage),
+            stream=sse(
+                opened,
+                model=request.model,
+                include_usage=request.include_usage,
+                request_id=request_id,
+            ),
         )
 
 
-async def sse(opened: OpenedStream, *, model: str, include_usage: bool) -> AsyncIterator[bytes]:
+async def sse(
+    opened: OpenedStream, *, model: str, include_usage: bool, request_id: str | None = None
+) -> AsyncIterator[bytes]:
     """Each provider event becomes one SSE frame, written as it arrives."""
     writer = ChunkWriter(model=model)
     yield writer.role()
@@ -194,8 +206,9 @@ async def sse(opened: OpenedStream, *, model: str, include_usage: bool) -> Async
                     yield writer.usage(event.usage)
     except ProviderError as exc:
         # Bytes are already out: the status cannot change, so the error goes in the stream,
-        # as OpenAI's own API does.
-        log.warning("gateway stream broke", category=exc.category.value)
-        yield b"data: " + from_provider(exc).json_bytes() + b"\n\n"
+        # as OpenAI's own API does, with our words and the request id.
+        log_failure(log, "gateway stream broke", exc, request_id=request_id)
+        error = from_provider(exc, request_id=request_id, route=opened.route)
+        yield b"data: " + error.json_bytes() + b"\n\n"
         return
     yield DONE

@@ -26,7 +26,7 @@ from myia.api.body_limit import BodyTooLargeError
 from myia.api.state import AppState
 from myia.gateway.errors import GatewayError
 from myia.gateway.service import REGION_HEADER, Gateway
-from myia.observability.context import user_id_var
+from myia.observability.context import request_id_var, user_id_var
 from myia.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -83,8 +83,11 @@ def _error(exc: GatewayError) -> Response:
 
 
 def _failure(exc: Exception) -> GatewayError:
+    # The exception (its class, its text) is in the log under the request id, not here.
+    request_id = request_id_var.get()
+    where = f"; request id {request_id}" if request_id else ""
     return GatewayError(
-        502, f"the gateway failed: {type(exc).__name__}", type="api_error", code="gateway_error"
+        502, f"the gateway failed unexpectedly{where}", type="api_error", code="gateway_error"
     )
 
 
