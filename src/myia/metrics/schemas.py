@@ -47,3 +47,13 @@ class MetricsReport(BaseModel):
     total: CallMetrics
     groups: list[CallMetrics]
     system: list[SystemMetricSummary]
+    percentile_calls: int = Field(
+        default=0,
+        description="Calls the percentiles were computed from: every call of the window, "
+        "or its newest METRICS_PERCENTILE_ROWS when it has more",
+    )
+    percentiles_sampled: bool = Field(
+        default=False,
+        description="True when the percentiles cover only the window's newest calls "
+        "(percentile_calls of total.calls); counts, errors, tokens and cost always cover all",
+    )

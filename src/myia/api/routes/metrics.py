@@ -2,8 +2,11 @@
 
 An admin sees every call; any other user sees the figures of their own calls only. A
 deployment's figures (`/api/v2/metrics/{id}`) are open to every signed-in user: latency and
-error rate are how one chooses a model. `/metrics` is Prometheus' text format, unauthenticated
-like most scrape targets: its labels are operations, providers and statuses, never a user.
+error rate are how one chooses a model. A non-admin's window spans at most
+METRICS_MAX_HOURS_USER hours (an admin's METRICS_MAX_HOURS_ADMIN): longer is a 422 naming
+`hours`, and the database does the counting (docs/metrics.md). `/metrics` is Prometheus' text
+format, unauthenticated like most scrape targets: its labels are operations, providers and
+statuses, never a user.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from fastapi import APIRouter, Path, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BeforeValidator
 
-from myia.api.deps import CurrentUser, SessionDep
+from myia.api.deps import CurrentUser, SessionDep, SettingsDep
+from myia.auth.principal import Principal
 from myia.catalog import openapi
+from myia.config import Settings
 from myia.db.enums import UserRole
 from myia.errors import NotFoundError, PermissionDeniedError
 from myia.metrics import service
@@ -48,15 +53,33 @@ Until = Annotated[
     BeforeValidator(_date_time_only),
     Query(description="Window end, ISO 8601 (default: now)"),
 ]
-Hours = Annotated[float, Query(gt=0, le=24 * 366, description="Window length when no since")]
+Hours = Annotated[
+    float,
+    Query(
+        gt=0,
+        le=24 * 366,
+        description="Window length when no since; at most METRICS_MAX_HOURS_USER "
+        "(default 168) for a non-admin, METRICS_MAX_HOURS_ADMIN (default 8784) for an admin",
+    ),
+]
 # No NUL: PostgreSQL refuses it in a text comparison (a 500, not a 422).
 Key = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
 
 
 def _window(
-    since: datetime | None, until: datetime | None, hours: float
+    user: Principal,
+    settings: Settings,
+    since: datetime | None,
+    until: datetime | None,
+    hours: float,
 ) -> tuple[datetime, datetime]:
-    return service.window(since=since, until=until, last=timedelta(hours=hours))
+    admin = user.role == UserRole.ADMIN
+    return service.window(
+        since=since,
+        until=until,
+        last=timedelta(hours=hours),
+        max_hours=settings.metrics_max_hours_admin if admin else settings.metrics_max_hours_user,
+    )
 
 
 _READ = {**openapi.READ, 403: openapi.CREATE[403]}
@@ -70,6 +93,7 @@ _READ = {**openapi.READ, 403: openapi.CREATE[403]}
 async def get_metrics(
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     since: Since = None,
     until: Until = None,
     hours: Hours = 24,
@@ -82,7 +106,7 @@ async def get_metrics(
     admin = user.role == UserRole.ADMIN
     if not admin and (group_by == "user" or (user_id is not None and user_id != user.id)):
         raise PermissionDeniedError("other users' figures need the admin role")
-    start, end = _window(since, until, hours)
+    start, end = _window(user, settings, since, until, hours)
     return await service.report(
         session=session,
         since=start,
@@ -92,6 +116,7 @@ async def get_metrics(
         provider=provider,
         operation=operation,
         user_id=user_id if admin else user.id,
+        percentile_rows=settings.metrics_percentile_rows,
     )
 
 
@@ -104,8 +129,9 @@ async def get_deployment_metrics(
     deployment_id: Annotated[
         str, Path(max_length=36, pattern=r"^[^\x00]*$", description="model_deployments.id")
     ],
-    _user: CurrentUser,
+    user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     since: Since = None,
     until: Until = None,
     hours: Hours = 24,
@@ -114,9 +140,9 @@ async def get_deployment_metrics(
 ) -> MetricsReport:
     if group_by == "user":
         raise PermissionDeniedError("figures per user are in /api/v2/metrics, for admins")
+    start, end = _window(user, settings, since, until, hours)
     if not await service.deployment_exists(session=session, deployment_id=deployment_id):
         raise NotFoundError("deployment", deployment_id)
-    start, end = _window(since, until, hours)
     return await service.report(
         session=session,
         since=start,
@@ -124,6 +150,7 @@ async def get_deployment_metrics(
         group_by=group_by,
         deployment_id=deployment_id,
         operation=operation,
+        percentile_rows=settings.metrics_percentile_rows,
     )
 
 
