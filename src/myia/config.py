@@ -116,22 +116,13 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(
         default=1_000_000, ge=1024, validation_alias="MAX_REQUEST_BODY_BYTES"
     )
-    # Credential writes (PUT/DELETE /api/credentials/…, the settings page's form) per user in
-    # any 60 s; past it 429 with Retry-After (api/credential_writes.py).
-    credential_writes_per_minute: int = Field(
-        default=10, ge=1, validation_alias="CREDENTIAL_WRITES_PER_MINUTE"
-    )
     # None: open in demo/dev/test, closed in production.
     registration_enabled: bool | None = Field(default=None, validation_alias="REGISTRATION_ENABLED")
-    # Login throttle (auth/throttle.py): failures per (account, address) answered at once,
-    # then waits of 1, 2, 4 s … up to LOGIN_MAX_DELAY_S; failures per address across accounts
-    # before that address is blocked for LOGIN_LOCKOUT_S (also how long failures are kept).
     login_max_failures: int = Field(default=5, ge=1, validation_alias="LOGIN_MAX_FAILURES")
     login_max_failures_per_address: int = Field(
         default=20, ge=1, validation_alias="LOGIN_MAX_FAILURES_PER_ADDRESS"
     )
     login_lockout_s: float = Field(default=900.0, gt=0, validation_alias="LOGIN_LOCKOUT_S")
-    login_max_delay_s: float = Field(default=900.0, ge=1, validation_alias="LOGIN_MAX_DELAY_S")
     # Longest metrics window (hours) a non-admin / an admin may ask for; longer is a 422
     # naming `hours` (docs/metrics.md). 8784 h = 366 days, the absolute maximum.
     metrics_max_hours_user: float = Field(
