@@ -15,9 +15,9 @@ from myia.apikeys.schemas import ApiKeyCreate
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
 from myia.catalog.providers import list_providers
 from myia.credentials import service as credentials
-from myia.credentials.checks import check_credentials
+from myia.credentials.checks import NoStoredCredentialError, check_own_credential
 from myia.credentials.schemas import CredentialInput
-from myia.errors import MyIAError
+from myia.errors import MyIAError, NotFoundError
 from myia.users.settings import UserSettingsUpdate, update_user_settings
 from myia.web import api_keys_view
 from myia.web.deps import CheckedForm, SignedIn, field
@@ -160,20 +160,31 @@ async def validate_credential(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    """Checks the stored credential (or the server's environment) against the provider and
-    returns the result as a fragment; the check is recorded on the stored credential."""
+    """Checks the viewer's stored credential against the provider and returns the result as
+    a fragment; the check is recorded on the stored credential. Without one, a non-admin gets
+    a refusal and nothing is sent (the server's own keys are not theirs to probe); an admin
+    checks the server's standard chain. An unknown provider is a 404 that lists nothing."""
     assert viewer.user is not None
     try:
-        results = await check_credentials(
+        result = await check_own_credential(
             session=session,
             secret=settings.encryption_secret,
             provider_slug=provider_slug,
             user_id=viewer.user.id,
+            is_admin=viewer.is_admin,
             timeout_s=15.0,
         )
+    except NotFoundError:
+        error = f"no provider '{provider_slug}'"
+        return render(
+            request, settings, "validation_result.html", viewer, status_code=404, error=error
+        )
+    except NoStoredCredentialError as exc:
+        # 200: htmx swaps only 2xx answers into the page, and this one is for the user to read.
+        error = exc.message
+        return render(request, settings, "validation_result.html", viewer, error=error)
     except MyIAError as exc:
         return render(request, settings, "validation_result.html", viewer, result=None, error=exc)
-    result = results[0] if results else None
     return render(request, settings, "validation_result.html", viewer, result=result, error=None)
 
 
