@@ -118,11 +118,15 @@ class Settings(BaseSettings):
     )
     # None: open in demo/dev/test, closed in production.
     registration_enabled: bool | None = Field(default=None, validation_alias="REGISTRATION_ENABLED")
+    # Login throttle (auth/throttle.py): failures per (account, address) answered at once,
+    # then waits of 1, 2, 4 s … up to LOGIN_MAX_DELAY_S; failures per address across accounts
+    # before that address is blocked for LOGIN_LOCKOUT_S (also how long failures are kept).
     login_max_failures: int = Field(default=5, ge=1, validation_alias="LOGIN_MAX_FAILURES")
     login_max_failures_per_address: int = Field(
         default=20, ge=1, validation_alias="LOGIN_MAX_FAILURES_PER_ADDRESS"
     )
     login_lockout_s: float = Field(default=900.0, gt=0, validation_alias="LOGIN_LOCKOUT_S")
+    login_max_delay_s: float = Field(default=900.0, ge=1, validation_alias="LOGIN_MAX_DELAY_S")
     # Longest metrics window (hours) a non-admin / an admin may ask for; longer is a 422
     # naming `hours` (docs/metrics.md). 8784 h = 366 days, the absolute maximum.
     metrics_max_hours_user: float = Field(

@@ -1,11 +1,14 @@
-"""Login hardening: constant-time answers, rate limiting and lockout (in process and through
-Redis), closed registration in production, and tokens that must expire."""
+"""Login hardening: constant-time answers, rate limiting (in process and through Redis),
+closed registration in production, and tokens that must expire. The throttle's own cases
+(growing delays, no lockout by strangers, the web form, unlock): tests/security/
+test_login_throttle.py."""
 
 from __future__ import annotations
 
 import asyncio
 import statistics
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,12 +18,13 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.api.app import create_app
+from myia.auth.throttle import LoginThrottle
 from myia.config import DEMO_JWT_SECRET
 from myia.db.engine import Database
 from tests.conftest import make_settings
 from tests.factories import make_user
 
-PRODUCTION_SECRETS = {
+PRODUCTION_SECRETS: dict[str, Any] = {
     "MYIA_MODE": "production",
     "JWT_SECRET": "a-production-jwt-secret-0123456789",
     "ENCRYPTION_SECRET": "a-production-encryption-secret-0123456789",
@@ -29,11 +33,27 @@ PRODUCTION_SECRETS = {
 
 @asynccontextmanager
 async def serving(
-    database: Database, db_url: str, **settings: Any
+    database: Database,
+    db_url: str,
+    address: str = "127.0.0.1",
+    first_delay_s: float | None = None,
+    **settings: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app and a client at `address`; `first_delay_s` lengthens the throttle's first wait
+    (1 s), for a test on real time that must not depend on the machine's speed."""
     app = create_app(make_settings(DATABASE_URL=db_url, **settings), database)
+    if first_delay_s is not None:
+        state = app.state.myia
+        await state.login_throttle.close()
+        state.login_throttle = LoginThrottle(
+            max_failures=state.settings.login_max_failures,
+            max_failures_per_address=state.settings.login_max_failures_per_address,
+            lockout_s=state.settings.login_lockout_s,
+            first_delay_s=first_delay_s,
+            redis_url=state.settings.redis_url,
+        )
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, client=(address, 123))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
 
@@ -77,9 +97,10 @@ async def _lockout(
     return await _login(client, email, right)
 
 
-async def test_an_account_is_locked_after_repeated_failures_then_released(
+async def test_an_account_is_throttled_from_an_address_after_repeated_failures_then_released(
     database: Database, db_url: str, session: AsyncSession
 ) -> None:
+    """LOGIN_MAX_FAILURES failures from one address, then that address waits (1 s first)."""
     user = await make_user(session, password="the-right-one")
     async with serving(database, db_url, LOGIN_MAX_FAILURES=3, LOGIN_LOCKOUT_S=2) as client:
         locked = await _lockout(client, user.email, right="the-right-one", limit=3)
@@ -112,9 +133,16 @@ async def test_one_address_is_rate_limited_across_accounts(
 async def test_lockout_is_shared_through_redis(
     database: Database, db_url: str, session: AsyncSession, redis_url: str
 ) -> None:
-    """Two API processes on one Redis: failures counted by one lock the account on the other."""
+    """Two API processes on one Redis: failures counted by one throttle the same (account,
+    address) on the other. An address of its own: Redis is shared by concurrent runs."""
     user = await make_user(session, password="the-right-one")
-    shared: dict[str, Any] = {"REDIS_URL": redis_url, "LOGIN_MAX_FAILURES": 2}
+    raw = uuid.uuid4().bytes
+    shared: dict[str, Any] = {
+        "REDIS_URL": redis_url,
+        "LOGIN_MAX_FAILURES": 2,
+        "address": f"10.{raw[0]}.{raw[1]}.{raw[2]}",
+        "first_delay_s": 300,
+    }
     async with (
         serving(database, db_url, **shared) as first,
         serving(database, db_url, **shared) as second,

@@ -47,12 +47,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         database=database,
         catalog_cache=catalog_cache,
         queue=build_engine(database, settings, catalog_cache=catalog_cache),
-        login_throttle=LoginThrottle(
-            max_failures=settings.login_max_failures,
-            max_failures_per_address=settings.login_max_failures_per_address,
-            lockout_s=settings.login_lockout_s,
-            redis_url=settings.redis_url,
-        ),
+        login_throttle=LoginThrottle.from_settings(settings),
     )
 
     @contextlib.asynccontextmanager

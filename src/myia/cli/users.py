@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from myia.auth.throttle import LoginThrottle
 from myia.catalog.cache import CatalogCache, build_catalog_cache
 from myia.cli.confirm import DRY_RUN_HELP, YES_HELP, confirm_or_exit
 from myia.cli.console import console, fail, is_interactive
@@ -31,7 +32,7 @@ from myia.users.accounts import (
 )
 
 app = typer.Typer(
-    help="Users: create (the first admin too), list, set-role, disable, reset-password.",
+    help="Users: create (the first admin too), list, set-role, disable, reset-password, unlock.",
     no_args_is_help=True,
 )
 
@@ -182,3 +183,38 @@ def reset_password_(
 
     user = run_on_database(action)
     say(f"[green]✅[/green] Password of {escape(user.email)} changed")
+
+
+@app.command()
+def unlock(
+    email: str = typer.Argument(..., help="The user's email."),
+    address: str | None = typer.Option(
+        None, "--address", help="Also lift this client address's ceiling (all accounts)."
+    ),
+) -> None:
+    """Clear the account's failed-login delays, from every address (through REDIS_URL)."""
+    settings = get_settings()
+    if not settings.redis_url:
+        raise fail(
+            "REDIS_URL is not set: failed logins are counted inside each server process, which "
+            "this command cannot reach. Restart `myia serve` to clear them, or wait (at most "
+            "LOGIN_MAX_DELAY_S for an account, LOGIN_LOCKOUT_S for an address)."
+        )
+    throttle = LoginThrottle.from_settings(settings)
+
+    async def action(database: Database) -> tuple[UserSummary, int]:
+        try:
+            async with database.session() as session:
+                user = await find_user(session=session, email=email)
+            cleared = await throttle.unlock(email=user.email)
+            if address:
+                await throttle.unlock_address(address)
+            return user, cleared
+        finally:
+            await throttle.close()
+
+    user, cleared = run_on_database(action)
+    where = f"{cleared} address" + ("" if cleared == 1 else "es")
+    say(f"[green]✅[/green] Unlocked {escape(user.email)} (failed logins cleared from {where})")
+    if address:
+        say(f"[green]✅[/green] Lifted the ceiling of address {escape(address)}")

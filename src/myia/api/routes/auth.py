@@ -4,9 +4,10 @@ from fastapi import APIRouter, Request, status
 
 from myia.api.deps import CurrentUser, SessionDep, SettingsDep, StateDep
 from myia.auth import service
+from myia.auth.login import login_with_password
 from myia.auth.schemas import LoginRequest, TokenPublic, UserCreate, UserPublic
 from myia.auth.tokens import create_access_token
-from myia.errors import AuthenticationError, PermissionDeniedError
+from myia.errors import PermissionDeniedError
 from myia.observability.logging import get_logger
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -35,23 +36,25 @@ async def register(body: UserCreate, session: SessionDep, settings: SettingsDep)
 @router.post(
     "/login",
     summary="Exchange email and password for a bearer token",
-    responses={401: {"description": "Incorrect email or password (or a disabled account)"}},
+    responses={
+        401: {"description": "Incorrect email or password (or a disabled account)"},
+        429: {"description": "Too many failed logins: try again after Retry-After seconds"},
+    },
 )
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, state: StateDep
 ) -> TokenPublic:
-    """Failed logins are limited per account and per address (LOGIN_MAX_FAILURES,
-    LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_LOCKOUT_S): past the limit, 429."""
+    """Failed logins slow down per (account, address) and are capped per address, as on the
+    web form (auth/throttle.py: LOGIN_MAX_FAILURES, LOGIN_MAX_DELAY_S,
+    LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_LOCKOUT_S): while throttled, 429 with Retry-After."""
     settings = state.settings
-    throttle = state.login_throttle
-    address = request.client.host if request.client else None
-    await throttle.check(email=body.email, address=address)
-    try:
-        user = await service.authenticate(session=session, email=body.email, password=body.password)
-    except AuthenticationError:
-        await throttle.failed(email=body.email, address=address)
-        raise
-    await throttle.succeeded(email=body.email)
+    user = await login_with_password(
+        session=session,
+        throttle=state.login_throttle,
+        email=body.email,
+        password=body.password,
+        address=request.client.host if request.client else None,
+    )
     token = create_access_token(
         user_id=user.id,
         role=user.role,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from myia.api.deps import SessionDep, SettingsDep
-from myia.auth.service import authenticate
+from myia.api.deps import SessionDep, SettingsDep, StateDep
+from myia.auth.login import login_with_password
+from myia.auth.throttle import TooManyAttemptsError
 from myia.errors import AuthenticationError
 from myia.observability.logging import get_logger
 from myia.web.deps import CheckedForm, OptionalViewer, field
@@ -40,8 +41,11 @@ async def login_page(
 
 @router.post("/login")
 async def login(
-    request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep
+    request: Request, form: CheckedForm, session: SessionDep, state: StateDep
 ) -> Response:
+    """The same throttled login as the API's (auth/login.py): while throttled, 429 with
+    Retry-After and the wait on the page, the right password refused too."""
+    settings = state.settings
     email, password = field(form, "email"), form.get("password")
     target = _safe_next(field(form, "next"))
     errors: dict[str, str] = {}
@@ -51,7 +55,28 @@ async def login(
         errors["password"] = "Enter your password."
     if not errors:
         try:
-            user = await authenticate(session=session, email=email, password=str(password))
+            user = await login_with_password(
+                session=session,
+                throttle=state.login_throttle,
+                email=email,
+                password=str(password),
+                address=request.client.host if request.client else None,
+            )
+        except TooManyAttemptsError as exc:
+            errors["password"] = (
+                f"Too many failed logins: try again in {exc.retry_after_s} seconds."
+            )
+            throttled = render(
+                request,
+                settings,
+                "login.html",
+                status_code=429,
+                next=target,
+                email=email,
+                errors=errors,
+            )
+            throttled.headers["Retry-After"] = str(exc.retry_after_s)
+            return throttled
         except AuthenticationError:
             errors["password"] = "Wrong email or password."
         else:
