@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     encryption_secret: str = Field(default="", validation_alias="ENCRYPTION_SECRET")
     jwt_secret: str = Field(default="", validation_alias="JWT_SECRET")
     jwt_ttl_minutes: int = Field(default=60 * 12, ge=1, validation_alias="JWT_TTL_MINUTES")
+    # The browser session's lifetime, apart from the API's bearer tokens: 8 h, one working
+    # day, so nobody is sent to /login mid-day, while a browser left signed in on a shared or
+    # lost machine is signed out by the next morning (a bearer token lives in a script, a
+    # cookie on a machine anyone may sit at). A logout ends a session at once anyway
+    # (auth/sessions.py); this bounds a session nobody ended.
+    web_session_ttl_minutes: int = Field(
+        default=60 * 8, ge=1, validation_alias="WEB_SESSION_TTL_MINUTES"
+    )
     catalog_cache_ttl_s: float = Field(default=60.0, ge=0, validation_alias="CATALOG_CACHE_TTL_S")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_to_db: bool = Field(default=True, validation_alias="LOG_TO_DB")

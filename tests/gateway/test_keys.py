@@ -221,9 +221,27 @@ def test_a_user_disabled_or_promoted_from_the_cli_counts_at_once_in_every_serve_
             assert (catalog(server), _status(server, made["key"])) == (401, 401)
         done = runner.invoke(cli_app, ["users", "enable", made["email"]])
         assert done.exit_code == 0, done.output
+        # The key works again; the token's session ended with the disable for good
+        # (tests/security/test_session_revocation.py), so the user logs in again.
         for server in servers:
-            assert (catalog(server), _status(server, made["key"])) == (200, 200)
+            assert (catalog(server), _status(server, made["key"])) == (401, 200)
+        jwt = _login(servers[1], made["email"])
+        for server in servers:
+            assert (catalog(server), jobs(server)) == (200, 403)
         done = runner.invoke(cli_app, ["users", "set-role", made["email"], "admin"])
         assert done.exit_code == 0, done.output
-        for server in servers:  # the token still says "user": the database decides
+        for server in servers:  # a role change ends the sessions opened under the old role
+            assert (catalog(server), _status(server, made["key"])) == (401, 200)
+        jwt = _login(servers[0], made["email"])
+        for server in servers:
             assert jobs(server) == 200
+
+
+def _login(server: Serve, email: str) -> dict[str, str]:
+    answer = httpx.post(
+        f"{server.url}/api/auth/login",
+        json={"email": email, "password": "secret-pw"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}

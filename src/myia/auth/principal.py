@@ -6,6 +6,12 @@ catalog read's cost (bench/load.py), so the answer is kept in the process's `Cat
 under `USERS`, briefly: a role change or a disabled account (`myia.users.accounts`) drops it
 in every process at once through the cache's Redis channel, and without Redis the short TTL
 bounds how long another process can still honour it.
+
+A token also names the user's session version it was issued under (`auth/tokens.py`); a
+logout, a password reset, a role change or disabling the account raises the version
+(`auth.sessions.revoke_sessions`) and drops the cached principals, so every token issued
+before stops working. The comparison is made here, against the principal, after the
+per-process cache of verified tokens: a cached signature check never outlives a revocation.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Principal:
     role: UserRole
     is_active: bool
     created_at: datetime
+    session_version: int
 
     @property
     def is_admin(self) -> bool:
@@ -54,6 +61,7 @@ async def _read(database: Database, user_id: str) -> Principal | None:
             role=UserRole(user.role),
             is_active=user.is_active,
             created_at=user.created_at,
+            session_version=user.session_version,
         )
 
 
@@ -78,4 +86,6 @@ async def authenticate_token(
         raise AuthenticationError("the token's user no longer exists")
     if not user.is_active:
         raise AuthenticationError("this account is disabled")
+    if claims.session_version != user.session_version:
+        raise AuthenticationError("this session has ended: log in again")
     return user

@@ -1,4 +1,10 @@
-"""JWT bearer tokens: HS256, subject = user id, role carried for cheap checks."""
+"""JWT bearer tokens: HS256, subject = user id, role carried for cheap checks.
+
+`sv` is the user's session version when the token was issued: a logout, a password reset, a
+role change or a disabled account raises the user's version, and `auth.principal` refuses a
+token whose version is no longer the user's. A token without `sv` (issued before the claim
+existed) counts as version 0, the version every account starts with.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ ALGORITHM = "HS256"
 class TokenClaims:
     user_id: str
     role: UserRole
+    session_version: int = 0
 
 
 # Verified tokens, until their `exp`: checking the HMAC and parsing the JSON again on every
@@ -29,11 +36,15 @@ _VERIFIED: dict[tuple[str, str], tuple[TokenClaims, float]] = {}
 _VERIFIED_MAX = 4096
 
 
-def create_access_token(*, user_id: str, role: UserRole, secret: str, ttl_minutes: int) -> str:
+def create_access_token(
+    *, user_id: str, role: UserRole, secret: str, ttl_minutes: int, session_version: int = 0
+) -> str:
+    """Pass the user's `session_version` (0 only for a user never revoked, as in tests)."""
     now = utcnow()
     payload = {
         "sub": user_id,
         "role": role.value,
+        "sv": session_version,
         "iat": now,
         "exp": now + timedelta(minutes=ttl_minutes),
     }
@@ -51,8 +62,13 @@ def decode_access_token(token: str, *, secret: str) -> TokenClaims:
         payload = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
         )
+        version = payload.get("sv", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("sv must be an integer")
         claims = TokenClaims(
-            user_id=str(payload["sub"]), role=UserRole(payload.get("role", "user"))
+            user_id=str(payload["sub"]),
+            role=UserRole(payload.get("role", "user")),
+            session_version=version,
         )
         expires = float(payload["exp"])
     except (jwt.PyJWTError, ValueError, TypeError) as exc:

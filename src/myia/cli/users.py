@@ -179,7 +179,9 @@ def reset_password_(
 
     async def action(database: Database) -> UserSummary:
         async with database.session() as session:
-            return await reset_password(session=session, email=email, password=password)
+            return await reset_password(
+                session=session, cache=_cache(), email=email, password=password
+            )
 
     user = run_on_database(action)
     say(f"[green]✅[/green] Password of {escape(user.email)} changed")

@@ -13,6 +13,7 @@ from myia.apikeys.service import API_KEYS
 from myia.auth.passwords import hash_password
 from myia.auth.principal import USERS
 from myia.auth.service import create_user, get_user_by_email
+from myia.auth.sessions import raise_session_version
 from myia.catalog.cache import CatalogCache
 from myia.db.enums import UserRole
 from myia.db.models import User
@@ -89,7 +90,9 @@ async def set_role(
     *, session: AsyncSession, cache: CatalogCache, email: str, role: UserRole
 ) -> UserSummary:
     user = await _require(session, email)
-    user.role = role
+    if user.role != role:  # tokens and web sessions issued under the old role end
+        user.role = role
+        await raise_session_version(session, user.id)
     await session.commit()
     await _forget_cached(cache)
     return _summary(user)
@@ -103,17 +106,25 @@ async def set_active(
     *, session: AsyncSession, cache: CatalogCache, email: str, active: bool
 ) -> UserSummary:
     """Disabling keeps the account and its data; login, existing tokens and the user's API
-    keys stop working in every process that shares REDIS_URL (else within seconds)."""
+    keys stop working in every process that shares REDIS_URL (else within seconds); its
+    sessions end for good, so enabling it again does not bring an old token back."""
     user = await _require(session, email)
     user.is_active = active
+    if not active:
+        await raise_session_version(session, user.id)
     await session.commit()
     await _forget_cached(cache)
     return _summary(user)
 
 
-async def reset_password(*, session: AsyncSession, email: str, password: str) -> UserSummary:
+async def reset_password(
+    *, session: AsyncSession, cache: CatalogCache, email: str, password: str
+) -> UserSummary:
+    """Every session opened with the old password ends, in every process (like `set_active`)."""
     check_password(password)
     user = await _require(session, email)
     user.password_hash = hash_password(password)
+    await raise_session_version(session, user.id)
     await session.commit()
+    await _forget_cached(cache)
     return _summary(user)

@@ -1,9 +1,16 @@
 """CSRF protection for every form: a signed double-submit token.
 
 A random nonce lives in the `myia_csrf` cookie (HttpOnly, SameSite=Strict); pages embed
-HMAC(secret, nonce) in every form (`csrf_token`) and in a meta tag htmx sends back as the
-`X-CSRF-Token` header. Another site can neither read the page nor compute the HMAC, so a
-post that does not carry it is refused with 403 before the handler runs.
+HMAC(secret, nonce, session) in every form (`csrf_token`) and in a meta tag htmx sends back
+as the `X-CSRF-Token` header. Another site can neither read the page nor compute the HMAC, so
+a post that does not carry it is refused with 403 before the handler runs.
+
+`session` is a digest of the `myia_session` cookie as the request sends it (empty when signed
+out): a token is bound to the session it was rendered in. Logging in starts a new session
+cookie, so a token captured before login (on the login page, or planted with a known nonce
+by someone who can set cookies for the site) is refused after it; logging out, or logging in
+again, ends the tokens of the session before. The digest needs no database read, and knowing
+the cookie it is made of would already be the whole session.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import secrets
 
 from fastapi import Request, Response
 
+from myia.web.session import SESSION_COOKIE
+
 CSRF_COOKIE = "myia_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -23,8 +32,15 @@ class CsrfError(Exception):
     """A state-changing request without a valid CSRF token."""
 
 
-def _sign(nonce: str, secret: str) -> str:
-    return hmac.new(secret.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
+def _session_of(request: Request) -> str:
+    """Which session the request belongs to: a digest of its session cookie, or ""."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return hashlib.sha256(cookie.encode()).hexdigest() if cookie else ""
+
+
+def _sign(nonce: str, session: str, secret: str) -> str:
+    message = f"csrf:{nonce}:{session}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def csrf_nonce(request: Request) -> str:
@@ -38,7 +54,7 @@ def csrf_nonce(request: Request) -> str:
 
 
 def csrf_token(request: Request, secret: str) -> str:
-    return _sign(csrf_nonce(request), secret)
+    return _sign(csrf_nonce(request), _session_of(request), secret)
 
 
 def set_csrf_cookie(request: Request, response: Response, *, secure: bool) -> None:
@@ -60,5 +76,9 @@ async def verify_csrf(request: Request, secret: str) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if not nonce or not sent or not hmac.compare_digest(sent, _sign(nonce, secret)):
+    if not nonce or not sent:
+        raise CsrfError("missing or invalid CSRF token")
+    expected = _sign(nonce, _session_of(request), secret)
+    # As bytes: compare_digest raises on a str with non-ASCII characters (a 500, not a 403).
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
         raise CsrfError("missing or invalid CSRF token")

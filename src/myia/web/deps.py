@@ -17,7 +17,7 @@ from myia.db.enums import UserRole
 from myia.errors import NotFoundError
 from myia.web.csrf import verify_csrf
 from myia.web.preferences import Preferences, get_preferences
-from myia.web.session import session_user_id
+from myia.web.session import session_claims
 from myia.web.templating import Viewer
 
 
@@ -35,16 +35,17 @@ class AdminRequired(Exception):
 
 async def get_viewer(request: Request, state: StateDep) -> Viewer:
     """Its own short session: a page like /admin/health must not hold a connection while it
-    checks that the database hands one out."""
-    user_id = session_user_id(request, state.settings)
-    if user_id is None:
+    checks that the database hands one out. A session whose version is no longer its user's
+    (a logout, a password reset, a role change, a disabled account) is a signed-out visitor."""
+    claims = session_claims(request, state.settings)
+    if claims is None:
         return Viewer(user=None, prefs=Preferences())
     async with state.database.read_session() as session:
         try:
-            user = await get_user(session=session, user_id=user_id)
+            user = await get_user(session=session, user_id=claims.user_id)
         except NotFoundError:
             return Viewer(user=None, prefs=Preferences())
-        if not user.is_active:
+        if not user.is_active or user.session_version != claims.session_version:
             return Viewer(user=None, prefs=Preferences())
         prefs = await get_preferences(session=session, user_id=user.id)
     return Viewer(user=user, prefs=prefs)

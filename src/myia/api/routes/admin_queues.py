@@ -61,6 +61,8 @@ class AdminOnly:
             user = await session.get(User, claims.user_id)
         if user is None or not user.is_active:
             return _problem(401, "the token's user no longer exists or is disabled")
+        if user.session_version != claims.session_version:
+            return _problem(401, "this session has ended: log in again")
         if user.role != UserRole.ADMIN:
             return _problem(403, "the queue dashboard needs the admin role")
         return None

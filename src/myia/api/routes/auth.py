@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from myia.api.deps import CurrentUser, SessionDep, SettingsDep, StateDep
 from myia.auth import service
 from myia.auth.login import login_with_password
 from myia.auth.schemas import LoginRequest, TokenPublic, UserCreate, UserPublic
+from myia.auth.sessions import revoke_sessions
 from myia.auth.tokens import create_access_token
 from myia.errors import PermissionDeniedError
 from myia.observability.logging import get_logger
@@ -60,6 +61,7 @@ async def login(
         role=user.role,
         secret=settings.jwt_secret,
         ttl_minutes=settings.jwt_ttl_minutes,
+        session_version=user.session_version,
     )
     return TokenPublic(access_token=token, user=UserPublic.model_validate(user))
 
@@ -67,3 +69,18 @@ async def login(
 @router.get("/me", summary="The authenticated user")
 async def me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End every session of the authenticated user",
+    responses={401: {"description": "Not authenticated, or the session has already ended"}},
+)
+async def logout(user: CurrentUser, session: SessionDep, state: StateDep) -> Response:
+    """Every bearer token and web session of the user stops working, in every process that
+    shares REDIS_URL before this answers (within 5 s without Redis). Log in again for a new
+    token."""
+    await revoke_sessions(session=session, cache=state.catalog_cache, user_id=user.id)
+    log.info("api logout", signed_out_user_id=user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

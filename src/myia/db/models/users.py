@@ -21,6 +21,9 @@ class User(IdMixin, TimestampMixin, Base):
     name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[UserRole] = mapped_column(db_enum(UserRole, "user_role"), default=UserRole.USER)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised to end every live session of the user (logout, password reset, role change,
+    # disabling): tokens carry the version they were issued under (auth/tokens.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     settings: Mapped[UserSettings | None] = relationship(
         back_populates="user", cascade="all, delete-orphan", uselist=False

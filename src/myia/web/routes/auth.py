@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from myia.api.deps import SessionDep, SettingsDep, StateDep
 from myia.auth.login import login_with_password
+from myia.auth.sessions import revoke_sessions
 from myia.auth.throttle import TooManyAttemptsError
 from myia.errors import AuthenticationError
 from myia.observability.logging import get_logger
@@ -90,7 +91,14 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(_form: CheckedForm) -> Response:
+async def logout(
+    _form: CheckedForm, viewer: OptionalViewer, session: SessionDep, state: StateDep
+) -> Response:
+    """Ends the user's sessions server-side (every process, every browser and bearer token of
+    theirs: auth/sessions.py), not only this browser's cookie: a copy of it stops working."""
+    if viewer.user is not None:
+        await revoke_sessions(session=session, cache=state.catalog_cache, user_id=viewer.user.id)
+        log.info("web logout", signed_out_user_id=viewer.user.id)
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response
