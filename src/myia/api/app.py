@@ -15,6 +15,7 @@ from myia.api.middleware import RequestContextMiddleware
 from myia.api.openapi import install_openapi
 from myia.api.response_cache import CatalogResponseCache
 from myia.api.routes import ROUTERS
+from myia.api.routes.admin_queues import MOUNT as QUEUE_UI_MOUNT
 from myia.api.routes.gateway import GatewayFastPath
 from myia.api.state import AppState
 from myia.auth.throttle import LoginThrottle
@@ -25,6 +26,11 @@ from myia.observability.db_sink import DB_SINK
 from myia.observability.logging import configure_logging
 from myia.queue.factory import build_engine
 from myia.telemetry.hook import start_call_logging, stop_call_logging
+from myia.web.security_headers import (
+    SecurityHeadersMiddleware,
+    third_party_csp,
+    third_party_pages,
+)
 
 DESCRIPTION = """
 MyIA keeps a model catalog in the database (base model → deployment on a provider, with its
@@ -83,8 +89,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(GatewayFastPath)
     app.add_middleware(CatalogResponseCache)
     app.add_middleware(RequestContextMiddleware)
-    # Added last, so outermost: an oversized body is refused before anything reads it.
+    # An oversized body is refused before anything reads it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # Added last, so outermost: every answer, fast paths and refusals included, carries the
+    # browser-hardening headers (CSP, frame, sniffing, referrer, no-store): docs/web.md.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        third_party_policy=third_party_csp(third_party_pages(app, QUEUE_UI_MOUNT)),
+    )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -164,10 +164,13 @@ def demo(
         "--certify/--no-certify",
         help="On a first start, certify the catalog against the simulator in the background.",
     ),
+    allow_public_demo: bool = serve_cli.allow_public_option(),
 ) -> None:
     """Start the app in demo mode: local SQLite, migrated, seeded with demo users and chats,
     with the provider simulator standing in for Bedrock and OpenAI (clearly labelled)."""
     settings = demo_settings()
+    # Before anything is prepared: the demo's logins are printed on every start.
+    serve_cli.refuse_public_bind(host, settings, allowed=allow_public_demo)
     say(f"🚀 Preparing the demo database {escape(mask_url(settings.database_url))}")
     try:
         report = asyncio.run(prepare_demo_database(settings))
@@ -190,7 +193,10 @@ def demo(
         if queued:
             say(queued)
         print_demo_banner(host, port, sim, providers)
-        serve_cli.serve(host=host, port=port)
+        if allow_public_demo:  # serve checks the address again, in the demo's mode
+            serve_cli.serve(host=host, port=port, allow_public_demo=True)
+        else:
+            serve_cli.serve(host=host, port=port)
     finally:
         sim.stop()
 

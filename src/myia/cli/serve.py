@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Any
+
 import typer
 
 from myia.cli.console import fail
-from myia.config import InsecureSettingsError, get_settings
+from myia.config import InsecureSettingsError, Settings, get_settings
 
 # Above the idle timeouts of common proxies and load balancers (nginx 75 s, AWS ALB 60 s), so
 # the server is never the side that closes an idle connection a client is about to reuse.
 KEEP_ALIVE_S = 75
+ALLOW_PUBLIC_FLAG = "--allow-public-demo"
+ALLOW_PUBLIC_ENV = "MYIA_ALLOW_PUBLIC_DEMO"
+
+
+def allow_public_option() -> Any:
+    """The flag, shared by `myia serve` and `myia demo` (a typer OptionInfo)."""
+    return typer.Option(
+        False,
+        ALLOW_PUBLIC_FLAG,
+        envvar=ALLOW_PUBLIC_ENV,
+        help="In demo, dev or test mode, listen on a non-loopback address anyway. Their secrets "
+        "and logins are public: only on a network that is yours alone.",
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address: what only this machine can reach. `0.0.0.0`, `::`
+    and "" bind every interface; any other name may resolve to a public address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_public_bind(host: str, settings: Settings, *, allowed: bool) -> None:
+    """Demo, dev and test modes run on secrets anyone can read in this repository (the JWT
+    and encryption secrets, the demo logins): a server in one of them listens on loopback
+    unless the operator says otherwise, explicitly."""
+    if not settings.is_lenient or allowed or is_loopback_host(host):
+        return
+    raise fail(
+        f"refusing to listen on {host!r} in {settings.mode} mode: its secrets and demo logins "
+        f"are public, anyone who reaches the port could sign in or forge a session. Use "
+        f"--host 127.0.0.1, or pass {ALLOW_PUBLIC_FLAG} (or set {ALLOW_PUBLIC_ENV}=1) on a "
+        "network that is yours alone."
+    )
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    allow_public_demo: bool = allow_public_option(),
 ) -> None:
     """Start the app: the API and, without QUEUE_URL, the embedded queue workers."""
     import uvicorn
@@ -24,6 +66,9 @@ def serve(
     from myia.maintenance.schema import require_schema
     from myia.queue.saq_engine import QueueUrlError
 
+    # `is True`: called as a function (by `myia demo`) without it, the default is typer's
+    # OptionInfo, which is truthy.
+    refuse_public_bind(host, get_settings(), allowed=allow_public_demo is True)
     try:
         application = create_app(get_settings())
     except (InsecureSettingsError, QueueUrlError) as exc:

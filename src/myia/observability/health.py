@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -90,3 +91,21 @@ async def health_report(
     report = dict(zip(every, results, strict=True))
     healthy = all(result.get("status") == "up" for result in results)
     return {"status": "healthy" if healthy else "unhealthy", **report}
+
+
+def public_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What anyone may read of a report: up or down, nothing about what runs where."""
+    return {"status": report["status"]}
+
+
+def is_loopback_address(host: str | None) -> bool:
+    """A caller on this machine: a loopback IP (the ASGI scope's client address, IPv4-mapped
+    IPv6 included). Not a name, and not a unix socket's empty address: a proxy may sit there."""
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
