@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(
         default=1_000_000, ge=1024, validation_alias="MAX_REQUEST_BODY_BYTES"
     )
+    # Credential writes (PUT/DELETE /api/credentials/…, the settings page's form) per user in
+    # any 60 s; past it 429 with Retry-After (api/credential_writes.py).
+    credential_writes_per_minute: int = Field(
+        default=10, ge=1, validation_alias="CREDENTIAL_WRITES_PER_MINUTE"
+    )
     # None: open in demo/dev/test, closed in production.
     registration_enabled: bool | None = Field(default=None, validation_alias="REGISTRATION_ENABLED")
     # Login throttle (auth/throttle.py): failures per (account, address) answered at once,

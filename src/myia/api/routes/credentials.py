@@ -1,11 +1,16 @@
-"""The current user's provider credentials (BYOK): always masked on the way out."""
+"""The current user's provider credentials (BYOK): always masked on the way out.
+
+Writes (PUT, DELETE) are limited per user to CREDENTIAL_WRITES_PER_MINUTE
+(`myia.api.credential_writes`): 429 with Retry-After past it, nothing stored.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
+from myia.api import credential_writes
 from myia.api.deps import CurrentUser, SessionDep, SettingsDep
 from myia.credentials import service
 from myia.credentials.schemas import (
@@ -17,7 +22,9 @@ from myia.credentials.schemas import (
 )
 from myia.observability.logging import get_logger
 
-router = APIRouter(prefix="/api/credentials", tags=["credentials"])
+router = APIRouter(
+    prefix="/api/credentials", tags=["credentials"], lifespan=credential_writes.lifespan
+)
 log = get_logger(__name__)
 
 ProviderSlug = Annotated[
@@ -39,16 +46,22 @@ async def list_credentials(
 @router.put(
     "/{provider_slug}",
     summary="Store (or replace) my credential for a provider",
-    responses={201: {"description": "Created"}, 200: {"description": "Replaced"}},
+    responses={
+        201: {"description": "Created"},
+        200: {"description": "Replaced"},
+        **credential_writes.RESPONSES_429,
+    },
 )
 async def put_credential(
     provider_slug: ProviderSlug,
     body: CredentialInput,
+    request: Request,
     response: Response,
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
 ) -> CredentialPublic:
+    await credential_writes.limit_credential_write(request, user.id)
     credential, created = await service.upsert_credential(
         session=session,
         user_id=user.id,
@@ -70,10 +83,12 @@ async def put_credential(
     "/{provider_slug}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete my credential for a provider",
+    responses=credential_writes.RESPONSES_429,
 )
 async def delete_credential(
-    provider_slug: ProviderSlug, user: CurrentUser, session: SessionDep
+    provider_slug: ProviderSlug, request: Request, user: CurrentUser, session: SessionDep
 ) -> Response:
+    await credential_writes.limit_credential_write(request, user.id)
     await service.delete_credential(session=session, user_id=user.id, provider_slug=provider_slug)
     log.info("credential deleted", provider=provider_slug)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from myia.api.credential_writes import count_credential_write
 from myia.api.deps import CacheDep, SessionDep, SettingsDep
 from myia.apikeys import service as api_keys
 from myia.apikeys.schemas import ApiKeyCreate
+from myia.auth.rate_limit import RateLimitedError
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
 from myia.catalog.providers import list_providers
 from myia.credentials import service as credentials
@@ -110,6 +112,21 @@ async def save_credential(
     assert viewer.user is not None
     errors: dict[str, str] = {}
     provider = field(form, "provider")
+    try:
+        await count_credential_write(request, viewer.user.id)
+    except RateLimitedError as exc:
+        page = await _page(
+            request,
+            viewer,
+            session,
+            cache,
+            settings,
+            status_code=429,
+            cred_errors={"form": str(exc)[:1].upper() + str(exc)[1:] + "."},
+            cred_provider=provider,
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     if not provider:
         errors["provider"] = "Choose a provider."
     else:
