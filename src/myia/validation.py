@@ -7,8 +7,19 @@ hundred levels deep is stored but cannot be serialised again, and an aware datet
 of the calendar overflows when converted to UTC. Refusing them here, with a message naming the
 problem, keeps every one of those a 422 instead of a 500 for every later reader.
 
-Use `StrictInput` as the base of every input model (it forbids unknown fields too), `SafeText`
-for a single string (query or path parameters), `check_text` / `check_json` elsewhere.
+Use `StrictInput` as the base of every JSON request body (it forbids unknown fields too, and
+accepts each field only as the JSON type the OpenAPI document gives it), `QueryInput` for a
+model of query parameters (the same checks, but those values are strings on the wire),
+`SafeText` for a single string (query or path parameters), `check_text` / `check_json`
+elsewhere.
+
+Strict types: FastAPI validates a decoded JSON body in pydantic's Python mode, where lax
+validation turns `0` into 1970-01-01, `"12"` or `12.0` into 12 and `"1.5"` into 1.5. Bodies are
+therefore validated with `strict=True`, and the two kinds of field JSON can only carry as a
+string get a type saying so: `IsoDatetime` (an ISO 8601 string, never a number or a numeric
+string) and `ByValue` on an enum (its exact value). Validating the raw body in pydantic's JSON
+mode instead was rejected: it would mean a custom body reader on every route, it still reads
+`"0"` as a Unix timestamp, and the CLI and web forms build the same models from Python values.
 """
 
 from __future__ import annotations
@@ -17,7 +28,8 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, model_validator
+from pydantic_core import PydanticCustomError
 
 MAX_JSON_DEPTH = 32
 """Nesting allowed inside a JSON field (`default_params`, `provider_config`, …)."""
@@ -95,6 +107,29 @@ def check_datetime(value: datetime) -> datetime:
 
 SafeDatetime = Annotated[datetime, AfterValidator(check_datetime)]
 
+# An ISO 8601 date or date-time starts with its date: a bare number ("0", "1700000000"), which
+# pydantic would read as seconds since 1970 even in strict JSON mode, does not.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_string(value: Any) -> Any:
+    if isinstance(value, datetime):  # built in Python (CLI, services, tests)
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise PydanticCustomError(
+        "datetime_type", "Input should be an ISO 8601 date-time string, like 2024-10-22T00:00:00Z"
+    )
+
+
+IsoDatetime = Annotated[datetime, Strict(False), BeforeValidator(_iso_string)]
+"""A date-time field of a strict input: an ISO 8601 string (or a datetime from Python), never
+a number. Its JSON Schema is unchanged (`string`, `date-time`)."""
+
+ByValue = Strict(False)
+"""`Annotated[SomeEnum, ByValue]`: an enum field of a strict input, given by its exact value
+(strict mode alone would accept only enum members, which JSON cannot carry)."""
+
 
 def _first_problem(value: Any, path: str) -> tuple[str, str] | None:
     """(field path, problem) for the first value of a request body that cannot be stored."""
@@ -114,10 +149,10 @@ def _first_problem(value: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-class StrictInput(BaseModel):
-    """Base of input models: unknown fields are refused, and so is every string (at any depth)
-    holding NUL or a lone surrogate, every JSON value nested too deep, and every datetime that
-    overflows in UTC."""
+class QueryInput(BaseModel):
+    """Base of query-parameter models: unknown fields are refused, and so is every string (at
+    any depth) holding NUL or a lone surrogate, every JSON value nested too deep, and every
+    datetime that overflows in UTC. Types are lax: query values are strings on the wire."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -131,7 +166,7 @@ class StrictInput(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _dates_in_range(self) -> StrictInput:
+    def _dates_in_range(self) -> QueryInput:
         for name, value in self.__dict__.items():
             if isinstance(value, datetime):
                 try:
@@ -139,3 +174,12 @@ class StrictInput(BaseModel):
                 except ValueError as exc:
                     raise ValueError(f"{name} {exc}") from None
         return self
+
+
+class StrictInput(QueryInput):
+    """Base of JSON request bodies: `QueryInput`'s checks, and every field accepted only as the
+    JSON type its schema gives (no "12" or 12.0 for an integer, no "1.5" for a number, no 1 for
+    a string, no "true" for a boolean). Date-times are `IsoDatetime`, enums `ByValue`; nested
+    input models set `strict=True` too (strictness is per model)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from myia.validation import StrictInput
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class ApiKeyCreate(StrictInput):
     name: str = Field(min_length=1, max_length=100, examples=["my laptop"])
 
 

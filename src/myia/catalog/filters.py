@@ -12,7 +12,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from myia.catalog.schemas import CAPABILITY_FLAGS, BadgeName
 from myia.db.enums import InferenceType
-from myia.validation import StrictInput
+from myia.validation import QueryInput
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -41,7 +41,7 @@ CapabilityList = Annotated[
 ]
 
 
-class PageParams(StrictInput):
+class PageParams(QueryInput):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     page: int = Field(default=1, ge=1, le=MAX_PAGE, description="1-based page number")
@@ -108,7 +108,7 @@ class BaseModelFilters(CertificationFilters):
     )
 
 
-class PriceQuery(StrictInput):
+class PriceQuery(QueryInput):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input_tokens: int = Field(default=1000, ge=0, le=10**9, description="Input tokens")

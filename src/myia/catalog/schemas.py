@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from myia.catalog import examples
 from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
-from myia.validation import StrictInput
+from myia.validation import ByValue, IsoDatetime, StrictInput
 
 # Boolean capabilities, the ones a `capability=` filter can ask for.
 CAPABILITY_FLAGS = ("streaming", "vision", "tool_calling", "json_output")
@@ -26,7 +26,6 @@ MAX_DESCRIPTION = 20_000
 
 ItemT = TypeVar("ItemT")
 
-_INPUT = ConfigDict(extra="forbid")
 _PUBLIC = ConfigDict(from_attributes=True, frozen=True)
 
 
@@ -45,8 +44,12 @@ def _reject_null(value: Any) -> Any:
 class Capabilities(BaseModel):
     """What a model can do. Unknown limits are null."""
 
+    # Strict (an input shape too, nested in model bodies): 8192, not "8192" or 8192.0.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_extra={"examples": [examples.CAPABILITIES]}
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra={"examples": [examples.CAPABILITIES]},
     )
 
     streaming: StrictBool = False
@@ -67,7 +70,10 @@ class CapabilitiesOverride(BaseModel):
     """Capabilities a deployment differs on; a null or absent key keeps the base model's."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_extra={"examples": [{"vision": False}]}
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra={"examples": [{"vision": False}]},
     )
 
     streaming: StrictBool | None = None
@@ -106,7 +112,7 @@ class ProviderBase(BaseModel):
         pattern=r"^https?://",
         examples=["https://api.groq.com/openai/v1"],
     )
-    auth_type: AuthType = Field(examples=[AuthType.AWS_CREDENTIALS])
+    auth_type: Annotated[AuthType, ByValue] = Field(examples=[AuthType.AWS_CREDENTIALS])
     is_simulated: StrictBool = Field(default=False, description="Points at the local simulator")
     is_active: StrictBool = True
 
@@ -127,7 +133,7 @@ class ProviderUpdate(StrictInput):
     slug: str | None = Field(default=None, pattern=SLUG_PATTERN)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     base_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
-    auth_type: AuthType | None = None
+    auth_type: Annotated[AuthType, ByValue] | None = None
     is_simulated: StrictBool | None = None
     is_active: StrictBool | None = None
 
@@ -172,7 +178,7 @@ class BaseModelBase(BaseModel):
     capabilities: Capabilities = Field(default_factory=Capabilities)
     default_params: dict[str, Any] | None = Field(default=None, examples=[{"temperature": 0.7}])
     description: str | None = None
-    release_date: datetime | None = None
+    release_date: IsoDatetime | None = None
     deprecated: StrictBool = False
     replaced_by: str | None = Field(default=None, max_length=200)
 
@@ -199,7 +205,7 @@ class BaseModelUpdate(StrictInput):
     capabilities: CapabilitiesOverride | None = None
     default_params: dict[str, Any] | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    release_date: datetime | None = None
+    release_date: IsoDatetime | None = None
     deprecated: StrictBool | None = None
     replaced_by: str | None = Field(default=None, max_length=200)
 
@@ -264,7 +270,7 @@ class DeploymentBase(BaseModel):
         examples=["anthropic.claude-3-5-sonnet-20241022-v2:0"],
         description="The provider's own model id",
     )
-    inference_type: InferenceType = InferenceType.ON_DEMAND
+    inference_type: Annotated[InferenceType, ByValue] = InferenceType.ON_DEMAND
     provider_config: dict[str, Any] | None = None
     # null = price unknown (never 0): an unpriced deployment must not look free.
     cost_per_1m_input: float | None = _cost()
@@ -274,8 +280,8 @@ class DeploymentBase(BaseModel):
     )
     custom_params: dict[str, Any] | None = None
     capabilities: CapabilitiesOverride | None = None
-    capabilities_verified_at: datetime | None = None
-    capabilities_source: CapabilitiesSource | None = None
+    capabilities_verified_at: IsoDatetime | None = None
+    capabilities_source: Annotated[CapabilitiesSource, ByValue] | None = None
     is_active: StrictBool = True
 
 
@@ -298,15 +304,15 @@ class DeploymentUpdate(StrictInput):
     base_model_id: str | None = Field(default=None, min_length=1, max_length=36)
     provider_id: str | None = Field(default=None, min_length=1, max_length=36)
     deployment_id: str | None = Field(default=None, min_length=1, max_length=300)
-    inference_type: InferenceType | None = None
+    inference_type: Annotated[InferenceType, ByValue] | None = None
     provider_config: dict[str, Any] | None = None
     cost_per_1m_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     cost_per_1m_output: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     cost_per_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     custom_params: dict[str, Any] | None = None
     capabilities: CapabilitiesOverride | None = None
-    capabilities_verified_at: datetime | None = None
-    capabilities_source: CapabilitiesSource | None = None
+    capabilities_verified_at: IsoDatetime | None = None
+    capabilities_source: Annotated[CapabilitiesSource, ByValue] | None = None
     is_active: StrictBool | None = None
 
     _not_null = field_validator(

@@ -16,9 +16,9 @@ from myia.catalog.filters import PageParams
 from myia.catalog.schemas import Page
 from myia.certification.scoring import Badge
 from myia.db.enums import CertificationJobType, CertificationStatus, JobItemStatus, JobStatus
+from myia.validation import StrictInput
 
 _PUBLIC = ConfigDict(from_attributes=True)
-_INPUT = ConfigDict(extra="forbid")
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -114,10 +114,8 @@ class JobDetail(JobPublic):
     items: list[JobItemPublic]
 
 
-class CleanRequest(BaseModel):
+class CleanRequest(StrictInput):
     """Finished jobs to delete; the defaults come from QUEUE_CLEAN_COMPLETED_H / _FAILED_H."""
-
-    model_config = _INPUT
 
     completed_after_h: float | None = Field(default=None, gt=0, examples=[24])
     failed_after_h: float | None = Field(default=None, gt=0, examples=[48])

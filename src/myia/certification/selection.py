@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, ValidationInfo, field_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -28,20 +28,19 @@ from myia.db.models import BaseModel as BaseModelRow
 from myia.db.models import ModelCertification, ModelDeployment, Provider
 from myia.db.types import utcnow
 from myia.errors import InvalidInputError
+from myia.validation import StrictInput
 
 Recertify = Literal["expired", "older_than", "uncertified"]
 
 
-class JobSelection(BaseModel):
+class JobSelection(StrictInput):
     """What to certify. `models` accepts base model ids or names, deployment row ids, or
     provider deployment ids (e.g. `anthropic.claude-3-5-haiku-20241022-v1:0`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     models: list[str] = Field(default_factory=list, examples=[["amazon.nova-micro-v1:0"]])
     vendor: str | None = Field(default=None, examples=["mistral"])
     provider: str | None = Field(default=None, examples=["bedrock"])
-    all: bool = False
+    all: StrictBool = False
     recertify: Recertify | None = None
     older_than_days: int | None = Field(default=None, ge=1, validate_default=True)
     regions: list[str] = Field(default_factory=list, examples=[["us-east-1", "eu-west-1"]])

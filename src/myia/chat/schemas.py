@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from myia.validation import StrictInput
+
 MAX_TITLE = 300
 MAX_CONTENT = 200_000
 MAX_PAGE_SIZE = 200
@@ -27,8 +29,8 @@ def _storable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_storable)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Input(StrictInput):
+    """Chat inputs: JSON types only (`max_tokens` 12, not "12" or 12.0), unknown fields refused."""
 
 
 class ChatCreate(_Input):

@@ -2,7 +2,9 @@
 
 Parsed by hand from the decoded JSON: the body is a free-form OpenAI document (clients send
 fields MyIA ignores, like `user` or `seed`), and every refusal must name the offending field
-in OpenAI's error shape rather than FastAPI's.
+in OpenAI's error shape rather than FastAPI's. Every field MyIA reads is taken only as the
+JSON type OpenAI documents, as OpenAI itself does: `"max_tokens": "12"` or `12.5`,
+`"temperature": "0.5"`, `"stream": "true"` are a 400 naming the parameter, not converted.
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ class GatewayRequest:
     input_chars: int
 
 
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise invalid(f"{where} must be a string", param=where)
+    return value
+
+
+def _boolean(data: dict[str, Any], key: str, where: str) -> bool:
+    value = data.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise invalid(f"{where} must be a boolean", param=where)
+    return value
+
+
 def _text_of(content: Any, where: str) -> str:
     if content is None:
         return ""
@@ -60,7 +77,7 @@ def _text_of(content: Any, where: str) -> str:
         for i, part in enumerate(content):
             if not isinstance(part, dict) or part.get("type") != "text":
                 raise invalid(f"{where}[{i}] must be a text part here", param=f"{where}[{i}]")
-            texts.append(str(part.get("text", "")))
+            texts.append(_string(part.get("text", ""), f"{where}[{i}].text"))
         return "".join(texts)
     raise invalid(f"{where} must be a string or a list of parts", param=where)
 
@@ -95,8 +112,9 @@ def _user_parts(content: Any, where: str) -> list[ContentPart]:
         at = f"{where}[{i}]"
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
-            if part.get("text"):
-                parts.append(TextPart(text=str(part["text"])))
+            text = _string(part.get("text", ""), f"{at}.text")
+            if text:
+                parts.append(TextPart(text=text))
         elif kind == "image_url":
             parts.append(_image(part, at))
         else:
@@ -113,6 +131,8 @@ def _tool_uses(calls: Any, where: str) -> list[ContentPart]:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not call.get("id") or not function.get("name"):
             raise invalid(f"{at} needs id and function.name", param=at)
+        _string(call["id"], f"{at}.id")
+        _string(function["name"], f"{at}.function.name")
         raw = function.get("arguments") or "{}"
         try:
             arguments = json.loads(raw) if isinstance(raw, str) else raw
@@ -144,7 +164,7 @@ def _turn(message: Any, where: str) -> tuple[str, list[ContentPart] | str]:
         if not message.get("tool_call_id"):
             raise invalid(f"{where}.tool_call_id is required", param=f"{where}.tool_call_id")
         result = ToolResultPart(
-            tool_use_id=str(message["tool_call_id"]),
+            tool_use_id=_string(message["tool_call_id"], f"{where}.tool_call_id"),
             content=_text_of(content, f"{where}.content") or "(empty)",
         )
         return "user", [result]
@@ -182,11 +202,21 @@ def _tools(raw: Any) -> list[ToolSpec]:
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or tool.get("type", "function") != "function":
             raise invalid(f"tools[{i}] must be a function tool", param=f"tools[{i}]")
+        at = f"tools[{i}].function"
+        name = _string(function.get("name"), f"{at}.name")
+        if not 1 <= len(name) <= 64:
+            raise invalid(f"{at}.name must be 1 to 64 characters long", param=f"{at}.name")
+        description = function.get("description")
+        parameters = function.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise invalid(f"{at}.parameters must be an object", param=f"{at}.parameters")
         tools.append(
             ToolSpec(
-                name=str(function.get("name", "")),
-                description=str(function.get("description") or ""),
-                input_schema=function.get("parameters") or {"type": "object", "properties": {}},
+                name=name,
+                description=""
+                if description is None
+                else _string(description, f"{at}.description"),
+                input_schema=parameters or {"type": "object", "properties": {}},
             )
         )
     return tools
@@ -200,7 +230,9 @@ def _tool_choice(raw: Any) -> ToolChoice | None:
     if raw == "required":
         return "any"
     if isinstance(raw, dict) and isinstance(raw.get("function"), dict):
-        return ToolChoiceTool(name=str(raw["function"].get("name", "")))
+        return ToolChoiceTool(
+            name=_string(raw["function"].get("name"), "tool_choice.function.name")
+        )
     raise invalid("tool_choice must be none, auto, required or a function", param="tool_choice")
 
 
@@ -235,32 +267,42 @@ def parse_request(body: bytes) -> GatewayRequest:
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("model is required", param="model")
-    if data.get("n") not in (None, 1):
+    n = data.get("n")
+    if n is not None and (type(n) is not int or n != 1):
         raise invalid("only n=1 is supported", param="n")
     system, messages, images = _messages(data.get("messages"))
     tools = _tools(data.get("tools"))
-    stream = data.get("stream") is True
+    stream = _boolean(data, "stream", "stream")
     options = data.get("stream_options")
-    include_usage = bool(stream and isinstance(options, dict) and options.get("include_usage"))
-    max_tokens = data.get("max_completion_tokens", data.get("max_tokens"))
+    if options is not None and not isinstance(options, dict):
+        raise invalid("stream_options must be an object", param="stream_options")
+    include_usage = stream and _boolean(
+        options or {}, "include_usage", "stream_options.include_usage"
+    )
+    max_key = "max_completion_tokens" if "max_completion_tokens" in data else "max_tokens"
     history_tools = any(
         isinstance(p, ToolUsePart | ToolResultPart) for m in messages for p in m.content
     )
     try:
-        chat = ChatRequest(
-            model=model,
-            messages=messages,
-            system=system,
-            tools=tools,
-            tool_choice=_tool_choice(data.get("tool_choice")) if tools else None,
-            max_tokens=max_tokens,
-            temperature=data.get("temperature"),
-            top_p=data.get("top_p"),
-            stop=_stop(data.get("stop")),
+        # Strict: the numbers come straight from the client's JSON (12, never "12" or 12.0).
+        chat = ChatRequest.model_validate(
+            {
+                "model": model,
+                "messages": messages,
+                "system": system,
+                "tools": tools,
+                "tool_choice": _tool_choice(data.get("tool_choice")) if tools else None,
+                "max_tokens": data.get(max_key),
+                "temperature": data.get("temperature"),
+                "top_p": data.get("top_p"),
+                "stop": _stop(data.get("stop")),
+            },
+            strict=True,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or None
+        field = max_key if field == "max_tokens" else field
         raise GatewayError(400, f"{field}: {first.get('msg')}", param=field) from exc
     return GatewayRequest(
         model=model,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.models import BaseModel, UserSettings
 from myia.errors import InvalidInputError
+from myia.validation import StrictInput
 
 Theme = Literal["light", "dark", "system"]
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$|^global$"
@@ -29,10 +30,8 @@ class UserSettingsPublic(Schema):
     enabled_models: list[str] = Field(description="Base model ids; empty means every model")
 
 
-class UserSettingsUpdate(Schema):
+class UserSettingsUpdate(StrictInput):
     """Only the fields sent change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     theme: Theme | None = None
     default_region: str | None = Field(default=None, max_length=50, pattern=REGION_PATTERN)

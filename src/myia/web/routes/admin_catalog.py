@@ -101,7 +101,9 @@ async def create_provider(
     values = non_empty(form, "slug", "name", "base_url", "auth_type")
     errors: dict[str, str] = {}
     try:
-        await providers.create_provider(session=session, cache=cache, data=ProviderCreate(**values))
+        await providers.create_provider(
+            session=session, cache=cache, data=ProviderCreate.model_validate(values)
+        )
     except ValidationError as exc:
         errors = validation_errors(exc)
     except MyIAError as exc:
@@ -164,7 +166,7 @@ async def update_deployment(
                 session=session,
                 cache=cache,
                 model_id=updated.base_model_id,
-                data=BaseModelUpdate(**model_values),
+                data=BaseModelUpdate.model_validate(model_values),
             )
     except ValidationError as exc:
         errors = validation_errors(exc)

@@ -131,7 +131,7 @@ async def save_credential(
         errors["provider"] = "Choose a provider."
     else:
         try:
-            data = CredentialInput(**non_empty(form, *CREDENTIAL_FIELDS))
+            data = CredentialInput.model_validate(non_empty(form, *CREDENTIAL_FIELDS))
             await credentials.upsert_credential(
                 session=session,
                 user_id=viewer.user.id,
