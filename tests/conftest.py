@@ -34,6 +34,27 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+
+# --- the suite does not depend on the shell it runs in -------------------------------------
+# An operator's shell may export MYIA_MODE=production, JWT_SECRET, ENCRYPTION_SECRET, REDIS_URL
+# (docs/operations.md tells them to). Every setting the app reads is dropped here, before any
+# Settings() or child process is made, so servers get exactly what each test gives them.
+_APP_SETTINGS = {
+    field.validation_alias
+    for field in Settings.model_fields.values()
+    if isinstance(field.validation_alias, str)
+}
+# Provider keys a shell may hold: the server would use them as the platform's own credentials.
+_SHELL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+}
+for _name in list(os.environ):
+    if _name in _APP_SETTINGS or _name in _SHELL_CREDENTIALS or _name.endswith("_API_KEY"):
+        del os.environ[_name]
+
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ["MYIA_MODE"] = "test"
 
