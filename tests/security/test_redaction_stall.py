@@ -479,3 +479,9 @@ async def test_the_settings_form_is_limited_too(
         assert scrub("form-key-refused-xyz") == "form-key-refused-xyz"
         page = (await client.get("/settings")).text
         assert "***cdef" in page and "-xyz" not in page
+        # Deleting through the form counts against the same limit and deletes nothing.
+        deleted = await client.post(
+            "/settings/credentials/keyed/delete", data={"csrf_token": token}
+        )
+        assert deleted.status_code == 429
+        assert "***cdef" in (await client.get("/settings")).text

@@ -100,18 +100,17 @@ async def save_preferences(
     return await _page(request, viewer, session, cache, settings, status_code=422, errors=errors)
 
 
-@router.post("/settings/credentials")
-async def save_credential(
+async def _write_refused(
     request: Request,
-    form: CheckedForm,
-    viewer: SignedIn,
+    viewer: Viewer,
     session: SessionDep,
     cache: CacheDep,
     settings: SettingsDep,
-) -> Response:
+    provider: str,
+) -> Response | None:
+    """The settings page with a 429 when this user is past the credential-write limit (the
+    same limit as the API's PUT and DELETE), else None."""
     assert viewer.user is not None
-    errors: dict[str, str] = {}
-    provider = field(form, "provider")
     try:
         await count_credential_write(request, viewer.user.id)
     except RateLimitedError as exc:
@@ -127,6 +126,24 @@ async def save_credential(
         )
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
+    return None
+
+
+@router.post("/settings/credentials")
+async def save_credential(
+    request: Request,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+) -> Response:
+    assert viewer.user is not None
+    errors: dict[str, str] = {}
+    provider = field(form, "provider")
+    refused = await _write_refused(request, viewer, session, cache, settings, provider)
+    if refused is not None:
+        return refused
     if not provider:
         errors["provider"] = "Choose a provider."
     else:
@@ -159,9 +176,18 @@ async def save_credential(
 
 @router.post("/settings/credentials/{provider_slug}/delete")
 async def delete_credential(
-    provider_slug: str, _form: CheckedForm, viewer: SignedIn, session: SessionDep
+    request: Request,
+    provider_slug: str,
+    _form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
 ) -> Response:
     assert viewer.user is not None
+    refused = await _write_refused(request, viewer, session, cache, settings, provider_slug)
+    if refused is not None:
+        return refused
     await credentials.delete_credential(
         session=session, user_id=viewer.user.id, provider_slug=provider_slug
     )
