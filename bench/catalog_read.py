@@ -2,9 +2,15 @@
 
 Creates a throw-away database, fills it with a catalog of realistic size (2,000 base models,
 10,000 deployments over 6 providers, 60,000 certifications), then times the REST v2 reads
-through httpx.ASGITransport — cold (cache cleared before every request) and warm (the same
-request repeated) — and writes bench/results/catalog_read.json. The database is dropped at
-the end, whatever happens.
+through the ASGI app — cold (cache cleared before every request) and warm (the same request
+repeated) — with the app's CPU per request, and writes bench/results/catalog_read.json. The
+database is dropped at the end, whatever happens.
+
+Requests are sent by a lean in-process ASGI client (`LeanClient`: one scope dict, collect
+the body) rather than httpx.ASGITransport, whose own CPU per request (building and parsing a
+request and response, ~1 ms for a 50 KB page) would be counted as the server's: the process's
+CPU time is measured around each case's runs, and the client's share — measured for every
+case by replaying the very same answer from a stub app — is subtracted.
 
     .venv/bin/python bench/catalog_read.py [--pg-url URL] [--quick]
 """
@@ -27,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert
@@ -42,7 +47,10 @@ from myia.db.migrate import upgrade
 from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider, User
 
 RESULTS = Path(__file__).parent / "results" / "catalog_read.json"
-TARGET_WARM_P99_MS = 20.0
+# Issue 22: every case, cold (cache cleared before each request) and warm.
+TARGET_COLD_P99_MS = 30.0
+TARGET_COLD_CPU_MS = 10.0
+TARGET_WARM_P99_MS = 2.0
 PROVIDERS = [
     ("bedrock", "AWS Bedrock", AuthType.AWS_CREDENTIALS),
     ("openai", "OpenAI", AuthType.API_KEY),
@@ -206,6 +214,8 @@ class Timing:
     samples_ms: list[float] = field(default_factory=list)
     # Process CPU time over the runs: unlike wall time, barely moved by other work on the box.
     cpu_ms: float = 0.0
+    # The lean client's own CPU per request for the same answer (stub app), subtracted.
+    client_cpu_ms_per_request: float = 0.0
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.samples_ms)
@@ -219,47 +229,125 @@ class Timing:
             "p99_ms": round(self.percentile(99), 3),
             "mean_ms": round(statistics.fmean(self.samples_ms), 3),
             "max_ms": round(max(self.samples_ms), 3),
-            "cpu_ms_per_request": round(self.cpu_ms / len(self.samples_ms), 3),
+            "cpu_ms_per_request": round(
+                max(0.0, self.cpu_ms / len(self.samples_ms) - self.client_cpu_ms_per_request), 3
+            ),
+            "client_cpu_ms_per_request": round(self.client_cpu_ms_per_request, 4),
         }
 
 
-async def timed_get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> float:
+@dataclass
+class Answer:
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class LeanClient:
+    """GET through an ASGI app in-process, with as little client work as possible."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
+
+    async def get(self, url: str) -> Answer:
+        path, _, query = url.partition("?")
+        scope = {
+            "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
+            "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+            "headers": list(self.headers), "client": ("127.0.0.1", 50000),
+            "server": ("bench", 80), "state": {},
+        }  # fmt: skip
+        answer = Answer()
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # never: the app does not read past the request
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answer.status = message["status"]
+                answer.headers = message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                answer.chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return answer
+
+
+def stub_app(answer: Answer) -> Any:
+    """An ASGI app that only replays `answer`: the client's cost for that answer."""
+    headers, body = list(answer.headers), answer.body
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def timed_get(client: LeanClient, url: str) -> float:
     started = time.perf_counter()
-    response = await client.get(url, headers=headers)
+    response = await client.get(url)
     elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} → {response.status_code}: {response.text[:300]}")
+    if response.status != 200:
+        raise RuntimeError(f"GET {url} → {response.status}: {response.body[:300]!r}")
     return elapsed
+
+
+async def client_cpu_ms(answer: Answer, url: str, token: str, runs: int) -> float:
+    """The lean client's CPU per request for this answer, against a stub app."""
+    client = LeanClient(stub_app(answer), token)
+    for _ in range(10):
+        await client.get(url)
+    started = time.process_time()
+    for _ in range(runs):
+        await client.get(url)
+    return (time.process_time() - started) * 1000 / runs
 
 
 async def run_cases(
     app: Any, token: str, size: Size, rows: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     cache = app.state.myia.catalog_cache
-    headers = {"Authorization": f"Bearer {token}"}
     results = []
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for _ in range(5):  # warm the connection pool, the JIT-less paths and statement caches
-            await client.get("/api/v2/models?page_size=50", headers=headers)
-        for name, url in [*cases(rows), (BASELINE, "/api/auth/me")]:
-            cold, warm = Timing(), Timing()
-            started = time.process_time()
-            for _ in range(size.cold_runs):
-                cache.clear()
-                cold.samples_ms.append(await timed_get(client, url, headers))
-            cold.cpu_ms = (time.process_time() - started) * 1000
-            body = (await client.get(url, headers=headers)).json()
-            started = time.process_time()
-            for _ in range(size.warm_runs):
-                warm.samples_ms.append(await timed_get(client, url, headers))
-            warm.cpu_ms = (time.process_time() - started) * 1000
-            results.append({
-                "case": name, "url": url,
-                "items": len(body.get("items", body.get("deployments", []))),
-                "total": body.get("total"),
-                "cold": cold.summary(), "warm": warm.summary(),
-            })  # fmt: skip
+    client = LeanClient(app, token)
+    for _ in range(5):  # warm the connection pool, the JIT-less paths and statement caches
+        await client.get("/api/v2/models?page_size=50")
+    for name, url in [*cases(rows), (BASELINE, "/api/auth/me")]:
+        cold, warm = Timing(), Timing()
+        for _ in range(2):  # this case's statements prepared, its code paths imported
+            cache.clear()
+            await client.get(url)
+        started = time.process_time()
+        for _ in range(size.cold_runs):
+            cache.clear()
+            cold.samples_ms.append(await timed_get(client, url))
+        cold.cpu_ms = (time.process_time() - started) * 1000
+        answer = await client.get(url)
+        started = time.process_time()
+        for _ in range(size.warm_runs):
+            warm.samples_ms.append(await timed_get(client, url))
+        warm.cpu_ms = (time.process_time() - started) * 1000
+        client_ms = await client_cpu_ms(answer, url, token, size.warm_runs)
+        cold.client_cpu_ms_per_request = warm.client_cpu_ms_per_request = client_ms
+        body = json.loads(answer.body)
+        results.append({
+            "case": name, "url": url,
+            "items": len(body.get("items", body.get("deployments", []))),
+            "total": body.get("total"), "body_bytes": len(answer.body),
+            "cold": cold.summary(), "warm": warm.summary(),
+        })  # fmt: skip
     return results
 
 
@@ -275,7 +363,7 @@ def machine_info(server_version: str) -> dict[str, Any]:
 
 
 def print_table(console: Console, results: list[dict[str, Any]]) -> None:
-    table = Table(title="catalog reads (ms, through the ASGI app)")
+    table = Table(title="catalog reads (ms; cpu = the app's CPU per request, client's excluded)")
     columns = ("case", "items", "total", "cold p50", "cold p99", "cold cpu", "warm p50",
                "warm p99", "warm cpu")  # fmt: skip
     for column in columns:
@@ -298,23 +386,42 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         case = max(catalog, key=lambda r: r[phase][stat])
         return {"value": case[phase][stat], "case": case["case"]}
 
-    warm_p50, warm_p99, cold_p99 = (
-        worst("warm", "p50_ms"),
-        worst("warm", "p99_ms"),
-        worst("cold", "p99_ms"),
-    )
+    figures = {
+        "warm_p50_ms": worst("warm", "p50_ms"),
+        "warm_p99_ms": worst("warm", "p99_ms"),
+        "cold_p50_ms": worst("cold", "p50_ms"),
+        "cold_p99_ms": worst("cold", "p99_ms"),
+        "cold_cpu_ms_per_request": worst("cold", "cpu_ms_per_request"),
+    }
+    targets = {
+        "cold_p99_ms": TARGET_COLD_P99_MS,
+        "cold_cpu_ms_per_request": TARGET_COLD_CPU_MS,
+        "warm_p99_ms": TARGET_WARM_P99_MS,
+    }
+    met = {name: figures[name]["value"] <= limit for name, limit in targets.items()}
+    missed = [
+        {"case": r["case"], "figure": f"{phase}_{stat}", "value": r[phase][stat]}
+        for r in catalog
+        for phase, stat, limit in (
+            ("cold", "p99_ms", TARGET_COLD_P99_MS),
+            ("cold", "cpu_ms_per_request", TARGET_COLD_CPU_MS),
+            ("warm", "p99_ms", TARGET_WARM_P99_MS),
+        )
+        if r[phase][stat] > limit
+    ]
     return {
-        "warm_p50_ms": warm_p50["value"],
-        "warm_p99_ms": warm_p99["value"],
-        "cold_p99_ms": cold_p99["value"],
-        "worst_cases": {"warm_p50": warm_p50["case"], "warm_p99": warm_p99["case"],
-                        "cold_p99": cold_p99["case"]},
-        "target_warm_p99_ms": TARGET_WARM_P99_MS,
-        "target_met": warm_p99["value"] < TARGET_WARM_P99_MS,
+        **{name: figure["value"] for name, figure in figures.items()},
+        "worst_cases": {name: figure["case"] for name, figure in figures.items()},
+        # Every catalog case must meet each of these (issue 22); `missed` lists those that don't.
+        "target": {**targets, "applies_to": "every case"},
+        "target_met": all(met.values()),
+        "target_met_by_figure": met,
+        "missed": missed,
         # The app's floor for any authenticated request, measured in the same run.
         "baseline_warm_p50_ms": baseline["warm"]["p50_ms"],
         "baseline_warm_p99_ms": baseline["warm"]["p99_ms"],
-    }  # fmt: skip
+        "baseline_cold_cpu_ms_per_request": baseline["cold"]["cpu_ms_per_request"],
+    }
 
 
 async def measure(pg_url: str, size: Size) -> dict[str, Any]:
@@ -365,6 +472,12 @@ def main(pg_url: str, quick: bool, output: Path) -> int:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": quick,
         "runs_per_case": {"cold": size.cold_runs, "warm": size.warm_runs},
+        "method": (
+            "in-process lean ASGI client (no httpx); cpu_ms_per_request = process CPU time "
+            "(time.process_time) over a case's runs / runs, minus the client's own CPU per "
+            "request measured by replaying the same answer from a stub app "
+            "(client_cpu_ms_per_request); PostgreSQL's CPU is another process and not counted"
+        ),
         "page_size": 50,
         **measured,
     }
@@ -372,11 +485,14 @@ def main(pg_url: str, quick: bool, output: Path) -> int:
     output.write_text(json.dumps(report, indent=2) + "\n")
     verdict = "[green]met[/]" if summary["target_met"] else "[red]missed[/]"
     console.print(
-        f"warm p50 {summary['warm_p50_ms']:.2f} ms · warm p99 {summary['warm_p99_ms']:.2f} ms "
-        f"(target < {TARGET_WARM_P99_MS:.0f} ms: {verdict}) · cold p99 "
-        f"{summary['cold_p99_ms']:.2f} ms — worst cases: {summary['worst_cases']}\n"
-        f"floor of any authenticated request in this run: warm p50 "
-        f"{summary['baseline_warm_p50_ms']:.2f} ms, p99 {summary['baseline_warm_p99_ms']:.2f} ms"
+        f"cold p50 {summary['cold_p50_ms']:.2f} ms · cold p99 {summary['cold_p99_ms']:.2f} ms · "
+        f"cold CPU {summary['cold_cpu_ms_per_request']:.2f} ms/request · warm p99 "
+        f"{summary['warm_p99_ms']:.2f} ms (worst case of each) — target: every case cold p99 "
+        f"≤ {TARGET_COLD_P99_MS:.0f} ms, ≤ {TARGET_COLD_CPU_MS:.0f} ms CPU, warm p99 ≤ "
+        f"{TARGET_WARM_P99_MS:.0f} ms: {verdict}\n"
+        f"worst cases: {summary['worst_cases']}\n"
+        f"missed: {summary['missed'] or 'none'}\n"
+        f"load average (1 min) before/after: {measured['machine']['load_average_1m']}"
     )
     console.print(f"wrote {output}")
     return 0
