@@ -41,7 +41,6 @@ from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.connection import ProviderConnection
 from myia.providers.errors import ProviderError
-from myia.providers.registry import get_adapter
 from myia.providers.types import ChatRequest, TextDelta
 from myia.routing import (
     AdapterPool,
@@ -93,7 +92,9 @@ class ChatAdapterPool(AdapterPool):
                 return self._shared.get(provider, region)
             return super().get(provider, region)
         if key not in self._user_adapters:
-            self._user_adapters[key] = get_adapter(connection)
+            # Bedrock on the async path, on the shared pool's HTTP client when there is one.
+            owner = self._shared if self._shared is not None else self
+            self._user_adapters[key] = owner.adapter_for(connection)
         return self._user_adapters[key]
 
     async def aclose(self) -> None:

@@ -52,22 +52,42 @@ class AdapterPool:
     """Adapters keyed by (provider, base URL, region); closed together at shutdown.
 
     OpenAI-compatible providers (but Azure, whose paths differ) get the lean
-    `RawOpenAIAdapter`, all sharing one keep-alive `Http1Client`; the others (Bedrock, Azure,
-    plugins) their registered adapter.
+    `RawOpenAIAdapter` and Bedrock the async `RawBedrockAdapter`, all sharing one keep-alive
+    `Http1Client`; the others (Azure, plugins) their registered adapter.
     """
 
-    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S, raw_openai: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        raw_openai: bool = True,
+        raw_bedrock: bool = True,
+    ) -> None:
         self.timeout_s = timeout_s
         self.raw_openai = raw_openai
+        self.raw_bedrock = raw_bedrock
         self._adapters: dict[tuple[str, str | None, str | None], ProviderAdapter] = {}
         self._http: Http1Client | None = None
 
-    def _raw(self, connection: ProviderConnection) -> RawOpenAIAdapter:
+    def _http_client(self) -> Http1Client:
         if self._http is None:
             self._http = Http1Client(
                 timeout_s=self.timeout_s, connect_timeout_s=min(self.timeout_s, 10.0)
             )
-        return RawOpenAIAdapter(connection, self._http)
+        return self._http
+
+    def _raw(self, connection: ProviderConnection) -> RawOpenAIAdapter:
+        return RawOpenAIAdapter(connection, self._http_client())
+
+    def adapter_for(self, connection: ProviderConnection) -> ProviderAdapter:
+        """Bedrock (AWS credentials) on the async Converse path (`raw_bedrock`, sharing the
+        pool's HTTP client) unless a proxy is configured (boto3 honours it); any other
+        connection its registered adapter. Also for the chat's per-user connections."""
+        if self.raw_bedrock and connection.auth_type is AuthType.AWS_CREDENTIALS and not _PROXIED:
+            from myia.routing.raw_bedrock import RawBedrockAdapter  # botocore: imported on use
+
+            return RawBedrockAdapter(connection, self._http_client())
+        return get_adapter(connection)
 
     def get(self, provider: ProviderRef, region: str | None) -> ProviderAdapter:
         key = (provider.slug, provider.base_url, region if provider.regional else None)
@@ -81,7 +101,7 @@ class AdapterPool:
                 and provider.slug != AZURE_SLUG
             )
             adapter = self._adapters[key] = (
-                self._raw(connection) if raw else get_adapter(connection)
+                self._raw(connection) if raw else self.adapter_for(connection)
             )
         return adapter
 

@@ -14,7 +14,10 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import NoCredentialsError
 
 from myia.providers.connection import ApiKeyCredentials, AwsCredentials, ProviderConnection
 from myia.providers.errors import ErrorCategory, ProviderError
@@ -120,6 +123,34 @@ class BedrockClients:
                 provider=self.connection.slug,
             )
         return region
+
+    def credentials(self, region: str) -> Credentials:
+        """What the runtime client of `region` signs with: the connection's keys, else the
+        AWS chain's credentials as a session for `region` resolves them (environment,
+        profile, SSO, instance role; possibly refreshable). Blocking: the chain may read
+        files or call the instance metadata service."""
+        creds = self._credentials
+        if creds is not None:
+            return Credentials(
+                creds.access_key_id.get_secret_value(),
+                creds.secret_access_key.get_secret_value(),
+                creds.session_token.get_secret_value() if creds.session_token else None,
+            )
+        found = self._session(region).get_credentials()
+        if found is None:
+            raise NoCredentialsError()
+        return found
+
+    @staticmethod
+    def ca_bundle() -> str | None:
+        """The CA bundle botocore verifies TLS with when one is configured (`AWS_CA_BUNDLE`,
+        or the profile's `ca_bundle`); None means its default. Blocking (reads the config)."""
+        value = botocore.session.Session().get_config_variable("ca_bundle")
+        return str(value) if value else None
+
+    def endpoint_key(self) -> str:
+        """What decides the endpoint besides the region (base URL or the endpoint variables)."""
+        return self._endpoint_key()
 
     def _endpoint_key(self) -> str:
         if self.connection.base_url:
