@@ -2,6 +2,9 @@
 
 A deployment's `capabilities` hold only what differs from its base model; responses carry
 `effective_capabilities`, the merge of both, which is also what the `capability` filter tests.
+
+A list page is read as plain columns (one Core select joined to its base model and provider,
+no ORM rows) and validated once as a whole (issue 22: cold pages).
 """
 
 from __future__ import annotations
@@ -10,21 +13,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
-from myia.catalog.badges import badges_by_deployment, certification_conditions
+from myia.catalog.badges import Badge, badges_by_deployment, certification_conditions
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.filters import DeploymentFilters, ModelDeploymentFilters
+from myia.catalog.pages import page_json, page_object
 from myia.catalog.schemas import (
-    BaseModelRef,
     CapabilitiesOverride,
-    CertificationBadge,
     DeploymentCreate,
     DeploymentPublic,
     DeploymentsPublic,
     DeploymentUpdate,
-    ProviderRef,
-    merge_capabilities,
+    merged_capabilities,
 )
 from myia.db.models import BaseModel, ModelDeployment, Provider
 from myia.errors import ConflictError, InvalidInputError, NotFoundError
@@ -33,29 +34,65 @@ from myia.errors import ConflictError, InvalidInputError, NotFoundError
 _WRITE_INVALIDATES = (DEPLOYMENTS, BASE_MODELS)
 
 _COLUMNS = (
-    "id", "base_model_id", "provider_id", "deployment_id", "inference_type", "provider_config",
-    "cost_per_1m_input", "cost_per_1m_output", "cost_per_hour", "custom_params",
-    "capabilities", "capabilities_verified_at", "capabilities_source", "is_active",
-    "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "base_model_id",
+    "provider_id",
+    "deployment_id",
+    "inference_type",
+    "provider_config",
+    "cost_per_1m_input",
+    "cost_per_1m_output",
+    "cost_per_hour",
+    "custom_params",
+    "capabilities",
+    "capabilities_verified_at",
+    "capabilities_source",
+    "is_active",
+    "created_at",
+    "updated_at",
+)
+
+
+_PROVIDER_REF = ("id", "slug", "name", "is_simulated", "is_active")
+_BASE_MODEL_REF = ("id", "name", "vendor", "family")
+_KNOWN_OVERRIDES = frozenset(CapabilitiesOverride.model_fields)
+
+
+def _public_fields(
+    data: dict[str, Any],
+    provider: dict[str, Any],
+    base_model: dict[str, Any],
+    base_capabilities: dict[str, Any] | None,
+    certifications: list[Badge] | None,
+) -> dict[str, Any]:
+    """A `DeploymentPublic` as a dict; `data` holds the row's `_COLUMNS`."""
+    stored = data["capabilities"]
+    if stored is not None:
+        # Shown: the overrides this version knows; kept in the row: whatever else was stored.
+        data["capabilities"] = {k: v for k, v in stored.items() if k in _KNOWN_OVERRIDES}
+    data["provider"] = provider
+    data["base_model"] = base_model
+    data["effective_capabilities"] = merged_capabilities(base_capabilities, stored)
+    data["certifications"] = certifications or []
+    return data
+
+
+def deployment_fields(row: ModelDeployment, certifications: list[Badge] | None) -> dict[str, Any]:
+    """Needs `row.base_model` and `row.provider` loaded."""
+    return _public_fields(
+        {name: getattr(row, name) for name in _COLUMNS},
+        {name: getattr(row.provider, name) for name in _PROVIDER_REF},
+        {name: getattr(row.base_model, name) for name in _BASE_MODEL_REF},
+        row.base_model.capabilities,
+        certifications,
+    )
 
 
 def deployment_public(
-    row: ModelDeployment, certifications: list[CertificationBadge] | None = None
+    row: ModelDeployment, certifications: list[Badge] | None = None
 ) -> DeploymentPublic:
     """Needs `row.base_model` and `row.provider` loaded."""
-    data: dict[str, Any] = {name: getattr(row, name) for name in _COLUMNS}
-    if row.capabilities is not None:
-        # Shown: the overrides this version knows; kept in the row: whatever else was stored.
-        known = CapabilitiesOverride.model_fields
-        data["capabilities"] = {k: v for k, v in row.capabilities.items() if k in known}
-    data["provider"] = ProviderRef.model_validate(row.provider)
-    data["base_model"] = BaseModelRef.model_validate(row.base_model)
-    data["effective_capabilities"] = merge_capabilities(
-        row.base_model.capabilities, row.capabilities
-    )
-    data["certifications"] = certifications or []
-    return DeploymentPublic.model_validate(data)
+    return DeploymentPublic.model_validate(deployment_fields(row, certifications))
 
 
 async def _with_badges(session: AsyncSession, row: ModelDeployment) -> DeploymentPublic:
@@ -97,32 +134,96 @@ def _conditions(filters: DeploymentFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _joined(stmt: Select[Any]) -> Select[Any]:
-    return stmt.join(ModelDeployment.base_model).join(ModelDeployment.provider)
+# One select for a page: the deployment's columns, then its provider's and base model's.
+_PAGE_COLUMNS = (
+    *(ModelDeployment.__table__.c[name] for name in _COLUMNS),
+    *(getattr(Provider, name) for name in _PROVIDER_REF[1:]),
+    *(getattr(BaseModel, name) for name in _BASE_MODEL_REF[1:]),
+    BaseModel.capabilities,
+)
+_PROVIDER_AT = len(_COLUMNS)
+_BASE_MODEL_AT = _PROVIDER_AT + len(_PROVIDER_REF) - 1
 
 
-async def _page(session: AsyncSession, filters: DeploymentFilters) -> DeploymentsPublic:
+def _joined(stmt: Select[Any], *, base_model: bool = True, provider: bool = True) -> Select[Any]:
+    if base_model:
+        stmt = stmt.join(BaseModel, BaseModel.id == ModelDeployment.base_model_id)
+    if provider:
+        stmt = stmt.join(Provider, Provider.id == ModelDeployment.provider_id)
+    return stmt
+
+
+def _count_query(filters: DeploymentFilters, conditions: list[ColumnElement[bool]]) -> Any:
+    """Joined only to the tables the filters read: every deployment has exactly one base
+    model and one provider (NOT NULL foreign keys), so the joins never change the count."""
+    return _joined(
+        select(func.count()).select_from(ModelDeployment),
+        base_model=filters.vendor is not None
+        or filters.family is not None
+        or bool(filters.capability),
+        provider=filters.provider is not None,
+    ).where(*conditions)
+
+
+def _page_fields(row: Any) -> dict[str, Any]:
+    p, b = _PROVIDER_AT, _BASE_MODEL_AT
+    data = dict(zip(_COLUMNS, row[:p], strict=True))
+    provider = {
+        "id": data["provider_id"],
+        "slug": row[p],
+        "name": row[p + 1],
+        "is_simulated": row[p + 2],
+        "is_active": row[p + 3],
+    }
+    base_model = {
+        "id": data["base_model_id"],
+        "name": row[b],
+        "vendor": row[b + 1],
+        "family": row[b + 2],
+    }
+    return _public_fields(data, provider, base_model, row[b + 3], None)
+
+
+async def _page_parts(
+    session: AsyncSession, filters: DeploymentFilters
+) -> tuple[list[dict[str, Any]], list[list[Badge]], int]:
+    """One page in three statements (count, page joined to model and provider, badges): the
+    items without their badges, each item's badges, the total."""
     conditions = _conditions(filters)
-    total = await session.scalar(
-        _joined(select(func.count(ModelDeployment.id)).select_from(ModelDeployment)).where(
-            *conditions
-        )
-    )
-    rows = await session.scalars(
-        _joined(select(ModelDeployment))
+    # On the connection: Core rows, without the ORM loading a session's execute adds.
+    connection = await session.connection()
+    total = await connection.scalar(_count_query(filters, conditions))
+    result = await connection.execute(
+        _joined(select(*_PAGE_COLUMNS).select_from(ModelDeployment))
         .where(*conditions)
         .order_by(BaseModel.name, Provider.slug, ModelDeployment.deployment_id, ModelDeployment.id)
         .offset(filters.offset)
         .limit(filters.page_size)
-        .options(
-            contains_eager(ModelDeployment.base_model), contains_eager(ModelDeployment.provider)
-        )
     )
-    page = list(rows)
-    badges = await badges_by_deployment(session, [row.id for row in page])
-    return DeploymentsPublic(
-        items=[deployment_public(row, badges.get(row.id)) for row in page],
-        total=total or 0,
+    rows = result.all()
+    badges = await badges_by_deployment(session, [row[0] for row in rows])
+    return [_page_fields(row) for row in rows], [badges.get(row[0], []) for row in rows], total or 0
+
+
+async def _page(session: AsyncSession, filters: DeploymentFilters) -> DeploymentsPublic:
+    items, badges, total = await _page_parts(session, filters)
+    return page_object(
+        DeploymentsPublic,
+        items,
+        badges,
+        total=total,
+        page=filters.page,
+        page_size=filters.page_size,
+    )
+
+
+async def _page_json(session: AsyncSession, filters: DeploymentFilters) -> bytes:
+    items, badges, total = await _page_parts(session, filters)
+    return page_json(
+        DeploymentsPublic,
+        items,
+        badges,
+        total=total,
         page=filters.page,
         page_size=filters.page_size,
     )
@@ -131,24 +232,50 @@ async def _page(session: AsyncSession, filters: DeploymentFilters) -> Deployment
 async def list_deployments(
     *, session: AsyncSession, cache: CatalogCache, filters: DeploymentFilters
 ) -> DeploymentsPublic:
-    """One page in two statements (count, page joined to model and provider)."""
-
     async def load() -> DeploymentsPublic:
         return await _page(session, filters)
 
     return await cache.get_or_load(DEPLOYMENTS, ("list", filters.cache_key()), load)
 
 
+async def list_deployments_json(
+    *, session: AsyncSession, cache: CatalogCache, filters: DeploymentFilters
+) -> bytes:
+    """`list_deployments` as the JSON the API sends (catalog/pages.py)."""
+
+    async def load() -> bytes:
+        return await _page_json(session, filters)
+
+    return await cache.get_or_load(DEPLOYMENTS, ("list-json", filters.cache_key()), load)
+
+
+async def _scoped(
+    session: AsyncSession, model_id: str, filters: ModelDeploymentFilters
+) -> DeploymentFilters:
+    if not await _exists(session, BaseModel, model_id):
+        raise NotFoundError("base model", model_id)
+    return DeploymentFilters(**filters.model_dump(), base_model_id=model_id)
+
+
 async def list_model_deployments(
     *, session: AsyncSession, cache: CatalogCache, model_id: str, filters: ModelDeploymentFilters
 ) -> DeploymentsPublic:
     async def load() -> DeploymentsPublic:
-        if not await _exists(session, BaseModel, model_id):
-            raise NotFoundError("base model", model_id)
-        scoped = DeploymentFilters(**filters.model_dump(), base_model_id=model_id)
-        return await _page(session, scoped)
+        return await _page(session, await _scoped(session, model_id, filters))
 
     return await cache.get_or_load(DEPLOYMENTS, ("model", model_id, filters.cache_key()), load)
+
+
+async def list_model_deployments_json(
+    *, session: AsyncSession, cache: CatalogCache, model_id: str, filters: ModelDeploymentFilters
+) -> bytes:
+    """`list_model_deployments` as the JSON the API sends (catalog/pages.py)."""
+
+    async def load() -> bytes:
+        return await _page_json(session, await _scoped(session, model_id, filters))
+
+    key = ("model-json", model_id, filters.cache_key())
+    return await cache.get_or_load(DEPLOYMENTS, key, load)
 
 
 async def _load(session: AsyncSession, deployment_id: str) -> ModelDeployment:

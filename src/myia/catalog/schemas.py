@@ -62,8 +62,26 @@ class Capabilities(BaseModel):
     @classmethod
     def from_stored(cls, data: Mapping[str, Any] | None) -> Capabilities:
         """Read a stored JSON object, ignoring keys this version does not know."""
-        known = {k: v for k, v in (data or {}).items() if k in cls.model_fields and v is not None}
-        return cls.model_validate(known)
+        return cls.model_validate(stored_capabilities(data))
+
+
+_CAPABILITY_FIELDS = frozenset(Capabilities.model_fields)
+
+
+def stored_capabilities(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keys of a stored capabilities object this version knows, nulls left out: what
+    `Capabilities` validates (a response model validating a page does it for every row at
+    once, which is cheaper than a `Capabilities` per row)."""
+    return {k: v for k, v in (data or {}).items() if k in _CAPABILITY_FIELDS and v is not None}
+
+
+def merged_capabilities(
+    base: Mapping[str, Any] | None, override: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`merge_capabilities` as the dict `Capabilities` validates."""
+    merged = {**(base or {})}
+    merged.update({k: v for k, v in (override or {}).items() if v is not None})
+    return stored_capabilities(merged)
 
 
 class CapabilitiesOverride(BaseModel):
@@ -88,9 +106,7 @@ def merge_capabilities(
     base: Mapping[str, Any] | None, override: Mapping[str, Any] | None
 ) -> Capabilities:
     """A deployment's effective capabilities: the base model's, overridden key by key."""
-    merged = {**(base or {})}
-    merged.update({k: v for k, v in (override or {}).items() if v is not None})
-    return Capabilities.from_stored(merged)
+    return Capabilities.model_validate(merged_capabilities(base, override))
 
 
 # --- pagination -----------------------------------------------------------------------------

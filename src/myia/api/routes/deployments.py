@@ -21,15 +21,20 @@ router = APIRouter(prefix="/api/v2/deployments", tags=["catalog: deployments"])
 DeploymentId = Annotated[str, Path(max_length=36, description="Deployment id (catalog)")]
 
 
-@router.get("", summary="List deployments", responses=openapi.READ)
+# The catalog renders the page as JSON bytes (catalog/pages.py); the response model is named
+# for the OpenAPI document only.
+@router.get(
+    "", summary="List deployments", responses=openapi.READ, response_model=DeploymentsPublic
+)
 async def list_deployments(
     _user: CurrentUser,
     session: SessionDep,
     cache: CacheDep,
     filters: Annotated[DeploymentFilters, Query()],
-) -> DeploymentsPublic:
+) -> Response:
     """Ordered by base model name, provider slug and provider model id."""
-    return await deployments.list_deployments(session=session, cache=cache, filters=filters)
+    body = await deployments.list_deployments_json(session=session, cache=cache, filters=filters)
+    return Response(body, media_type="application/json")
 
 
 @router.post(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from myia.api.deps import AdminUser, CacheDep, CurrentUser, SessionDep
 from myia.catalog import base_models, openapi, pricing
-from myia.catalog.deployments import list_model_deployments
+from myia.catalog.deployments import list_model_deployments_json
 from myia.catalog.filters import BaseModelFilters, ModelDeploymentFilters, PriceQuery
 from myia.catalog.schemas import (
     BaseModelCreate,
@@ -24,15 +24,18 @@ router = APIRouter(prefix="/api/v2/models", tags=["catalog: models"])
 ModelId = Annotated[str, Path(max_length=36, description="Base model id")]
 
 
-@router.get("", summary="List base models", responses=openapi.READ)
+# List answers are rendered by the catalog as JSON bytes (catalog/pages.py): the response
+# model is named for the OpenAPI document only.
+@router.get("", summary="List base models", responses=openapi.READ, response_model=BaseModelsPublic)
 async def list_models(
     _user: CurrentUser,
     session: SessionDep,
     cache: CacheDep,
     filters: Annotated[BaseModelFilters, Query()],
-) -> BaseModelsPublic:
+) -> Response:
     """Base models ordered by name, filtered and paginated. Every filter narrows the list."""
-    return await base_models.list_base_models(session=session, cache=cache, filters=filters)
+    body = await base_models.list_base_models_json(session=session, cache=cache, filters=filters)
+    return Response(body, media_type="application/json")
 
 
 @router.post(
@@ -86,6 +89,7 @@ async def delete_model(
     "/{model_id}/deployments",
     summary="Deployments of one base model",
     responses=openapi.READ_ONE,
+    response_model=DeploymentsPublic,
 )
 async def list_deployments_of_model(
     model_id: ModelId,
@@ -93,10 +97,11 @@ async def list_deployments_of_model(
     session: SessionDep,
     cache: CacheDep,
     filters: Annotated[ModelDeploymentFilters, Query()],
-) -> DeploymentsPublic:
-    return await list_model_deployments(
+) -> Response:
+    body = await list_model_deployments_json(
         session=session, cache=cache, model_id=model_id, filters=filters
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -18,6 +18,16 @@ from myia.db.enums import (
 )
 from myia.db.types import JSONType, UTCDateTime
 
+_BADGE_COLUMNS = (
+    "deployment_id",
+    "region",
+    "status",
+    "badge",
+    "rating",
+    "certified_at",
+    "expires_at",
+)
+
 
 class ModelCertification(IdMixin, TimestampMixin, Base):
     __tablename__ = "model_certifications"
@@ -28,6 +38,8 @@ class ModelCertification(IdMixin, TimestampMixin, Base):
         Index(None, "job_id"),
         Index(None, "badge"),
         Index(None, "created_at"),
+        # What a catalog badge shows: index-only lookups per deployment (migration 0009).
+        Index("ix_model_certifications_badges", *_BADGE_COLUMNS),
     )
 
     deployment_id: Mapped[str] = mapped_column(
