@@ -8,8 +8,7 @@
 - Gateway: `myia serve` (its own process) on a fresh PostgreSQL database with REDIS_URL set,
   as in production; the catalog holds one certified deployment per upstream kind, a user and
   an API key. `--catalogs small,big` measures again with the catalog bench's 10,000
-  deployments and 60,000 certifications loaded beside it (bench/catalog_read.py's loader),
-  on a
+  deployments and 60,000 certifications loaded beside it (bench/catalog_fill.py), on a
   freshly started gateway.
 - Client: its own process (`--client`, uvloop), one `asyncio.Protocol` per keep-alive
   connection and the `httptools` parser, the requests' bytes prepared once: a few tens of
@@ -455,21 +454,10 @@ async def seed(db_url: str, upstreams: dict[str, str]) -> str:
 
 
 async def fill_big_catalog(db_url: str) -> dict[str, int]:
-    """The catalog bench's dataset (bench/catalog_read.py: 2,000 base models, 10,000
-    deployments over 6 providers, 60,000 certifications), inserted beside the bench's rows."""
-    import random
+    """The catalog bench's dataset (10,000 deployments, 60,000 certifications) beside ours."""
+    from catalog_fill import fill_catalog
 
-    from catalog_read import FULL, build_rows, fill
-
-    from myia.db.engine import Database
-
-    rows = build_rows(FULL, random.Random(22))
-    database = Database(db_url)
-    try:
-        await fill(database, rows)
-    finally:
-        await database.dispose()
-    return {table: len(found) for table, found in rows.items()}
+    return await fill_catalog(db_url)
 
 
 def start_gateway(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -83,11 +83,16 @@ def serve(
     # the alerts are evaluated every minute (gauges on /metrics, WARNING records).
     schedule = PruneSchedule(get_settings().database_url, RetentionSettings()).start()
     watch = AlertWatch(get_settings()).start()
+    from myia.api.server import BatchedWritesProtocol, settle_heap
+
+    settle_heap()  # the app is built: its objects are out of the garbage collector's walks
     try:
         # Keep-alive longer than uvicorn's 5 s: a client (or proxy) reusing a connection the
         # server is closing at that moment gets a ReadError on a request it just sent.
-        # uvloop and httptools come with uvicorn[standard] ("auto" picks them); the request
-        # middleware writes the access log, so uvicorn's own is off rather than filtered.
+        # uvloop comes with uvicorn[standard] ("auto" picks it); the HTTP protocol is
+        # uvicorn's httptools one with the writes of a loop turn sent together
+        # (myia.api.server). The request middleware writes the access log, so uvicorn's own
+        # is off rather than filtered.
         uvicorn.run(
             application,
             host=host,
@@ -95,6 +100,7 @@ def serve(
             log_config=None,
             timeout_keep_alive=KEEP_ALIVE_S,
             access_log=False,
+            http=BatchedWritesProtocol,
         )
     finally:
         watch.stop()

@@ -17,9 +17,9 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from myia.db.engine import Database
@@ -246,9 +246,14 @@ class CallLogWriter:
                 await self.stop()
 
 
+_TABLE = cast(Table, ApiCallLog.__table__)
+
+
 async def _insert(database: Database, rows: list[dict[str, Any]]) -> None:
+    # The table, not the mapped class: a Core executemany, without the ORM's bulk-insert
+    # bookkeeping per row (the rows are plain dicts already).
     async with database.session() as session:
-        await session.execute(insert(ApiCallLog), rows)
+        await session.execute(insert(_TABLE), rows)
         await session.commit()
 
 
