@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from myia.db.base import Base, IdMixin, TimestampMixin
@@ -46,6 +46,10 @@ class BaseModel(IdMixin, TimestampMixin, Base):
     replaced_by: Mapped[str | None] = mapped_column(String(200))
 
     deployments: Mapped[list[ModelDeployment]] = relationship(back_populates="base_model")
+
+
+# What `q=` searches; kept for the statistics ANALYZE gathers on it (migration 0009).
+Index("ix_base_models_name_lower", func.lower(BaseModel.name))
 
 
 class ModelDeployment(IdMixin, TimestampMixin, Base):
