@@ -44,10 +44,10 @@ class _ReadUTCDateTime(TypeDecorator[datetime]):
         return UTCDateTime().result_processor(dialect, coltype)
 
 
-# What a badge shows, in this order (see `badge_of`). The status is read as its text, not
-# as the enum member SQLAlchemy would make of it (one Python call less per row).
+# What a badge shows besides its deployment, in this order (see `badge_of`). The status is
+# read as its text, not as the enum member SQLAlchemy would make of it (one Python call less
+# per row). `region` is NOT NULL: a NULL one is no certification (an outer join's filler).
 BADGE_COLUMNS = (
-    ModelCertification.deployment_id,
     ModelCertification.region,
     type_coerce(ModelCertification.status, String),
     ModelCertification.badge,
@@ -58,9 +58,9 @@ BADGE_COLUMNS = (
 _CERTIFIED = CertificationStatus.CERTIFIED.value
 
 
-def badge_of(columns: Sequence[Any], now: datetime) -> Badge:
+def badge_of(deployment_id: str, columns: Sequence[Any], now: datetime) -> Badge:
     """A badge from the values of `BADGE_COLUMNS` (a row of a select starting with them)."""
-    deployment_id, region, status, badge, rating, certified_at, expires_at = columns[:7]
+    region, status, badge, rating, certified_at, expires_at = columns[:6]
     return {
         "deployment_id": deployment_id,
         "region": region,
@@ -84,12 +84,12 @@ async def badges_by_deployment(
     now = utcnow()
     connection = await session.connection()  # Core rows: no ORM loading per row
     rows = await connection.execute(
-        select(*BADGE_COLUMNS)
+        select(*BADGE_COLUMNS, ModelCertification.deployment_id)
         .where(ModelCertification.deployment_id.in_(ids))
         .order_by(ModelCertification.deployment_id, ModelCertification.region)
     )
     for row in rows.all():
-        found[row[0]].append(badge_of(row, now))
+        found[row[6]].append(badge_of(row[6], row, now))
     return found
 
 

@@ -129,12 +129,12 @@ async def _deployments_of(
     )
     seen: set[str] = set()
     for row in result.all():
-        model_id, deployment_id, is_active, slug = row[7:]
+        model_id, deployment_id, is_active, slug = row[6:]
         if deployment_id not in seen:
             seen.add(deployment_id)
             placements[model_id].append((is_active, slug))
         if row[0] is not None:  # a certification (outer join: a deployment may have none)
-            badges[model_id].append(badge_of(row, now))
+            badges[model_id].append(badge_of(deployment_id, row, now))
     return placements, badges
 
 
