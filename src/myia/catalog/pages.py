@@ -58,4 +58,6 @@ def page_json(
     document = _page(page_type, items, total, page, page_size).model_dump()
     for item, item_badges in zip(document["items"], badges, strict=True):
         item["certifications"] = item_badges
-    return to_json(document)
+    # As the response models serialise floats (`ser_json_inf_nan` "null"): a NaN rating is
+    # `null`, never the invalid `NaN` to_json writes by default.
+    return to_json(document, inf_nan_mode="null")
