@@ -168,9 +168,36 @@ async def test_a_models_page_reads_its_badges_in_one_statement(
 ) -> None:
     await _catalog(session)
     cache = app.state.myia.catalog_cache
-    with count_statements(database) as seen:
-        await list_base_models(session=session, cache=cache, filters=BaseModelFilters())
-    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
-    # The count, the page, the page's deployments with their badges.
-    assert len(selects) == 3, seen
-    assert len([s for s in selects if "model_certifications" in s]) == 1
+
+    async def selects(**filters: Any) -> list[str]:
+        with count_statements(database) as seen:
+            await list_base_models(
+                session=session, cache=cache, filters=BaseModelFilters(**filters)
+            )
+        return [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+
+    # A full page: the page, the count, the page's deployments with their badges.
+    full = await selects(page_size=2)
+    assert len(full) == 3, full
+    assert len([s for s in full if "model_certifications" in s]) == 1
+    # The last page tells its total: no count.
+    assert len(await selects()) == 2
+    assert len(await selects(page=2, page_size=2)) == 2
+
+
+async def test_totals_with_and_without_a_count(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _catalog(session)
+    headers = await bearer_headers(session)
+    for path, total in (("/api/v2/models", 3), ("/api/v2/deployments", 4)):
+        for query, items in (
+            ("", total), ("?page_size=2", 2), ("?page=2&page_size=2", total - 2),
+            ("?page=3&page_size=2", 0), ("?page=9", 0), ("?q=nothing-like-it", 0),
+            (f"?page_size={total}", total), (f"?page=2&page_size={total}", 0),
+        ):  # fmt: skip
+            if path.endswith("deployments") and query.startswith("?q="):
+                continue
+            page = (await client.get(path + query, headers=headers)).json()
+            expected = 0 if query.startswith("?q=") else total
+            assert (len(page["items"]), page["total"]) == (items, expected), (path, query)

@@ -24,7 +24,7 @@ from myia.catalog.badges import (
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.deployments import deployment_public
 from myia.catalog.filters import BaseModelFilters
-from myia.catalog.pages import page_json, page_object
+from myia.catalog.pages import page_json, page_object, page_total
 from myia.catalog.schemas import (
     BaseModelCreate,
     BaseModelDetail,
@@ -181,11 +181,11 @@ def _conditions(filters: BaseModelFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _page_query(filters: BaseModelFilters) -> Select[Any]:
+def _page_query(filters: BaseModelFilters, conditions: list[ColumnElement[bool]]) -> Select[Any]:
     # Core rows of the table, not ORM objects: a page is read, shaped and cached, never edited.
     return (
         select(BaseModel.__table__)
-        .where(*_conditions(filters))
+        .where(*conditions)
         .order_by(BaseModel.name, BaseModel.id)
         .offset(filters.offset)
         .limit(filters.page_size)
@@ -195,16 +195,18 @@ def _page_query(filters: BaseModelFilters) -> Select[Any]:
 async def _page_parts(
     session: AsyncSession, filters: BaseModelFilters
 ) -> tuple[list[dict[str, Any]], list[list[Badge]], int]:
-    """One page in three statements (count, page, its models' deployments and badges): the
-    items without their badges, each item's badges, the total."""
+    """One page in three statements at most (page, count unless the page tells, its models'
+    deployments and badges): the items without their badges, each item's badges, the total."""
     connection = await session.connection()  # Core rows, no ORM loading (see above)
-    total = await connection.scalar(
-        select(func.count()).select_from(BaseModel).where(*_conditions(filters))
-    )
-    rows = (await connection.execute(_page_query(filters))).all()
+    conditions = _conditions(filters)
+    rows = (await connection.execute(_page_query(filters, conditions))).all()
+    total = page_total(filters, len(rows))
+    if total is None:
+        count = select(func.count()).select_from(BaseModel).where(*conditions)
+        total = await connection.scalar(count) or 0
     placements, badges = await _deployments_of(session, [row.id for row in rows])
     items = [_public_fields(row, placements.get(row.id, [])) for row in rows]
-    return items, [badges.get(row.id, []) for row in rows], total or 0
+    return items, [badges.get(row.id, []) for row in rows], total
 
 
 async def list_base_models(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from myia.catalog.badges import Badge, badges_by_deployment, certification_conditions
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.filters import DeploymentFilters, ModelDeploymentFilters
-from myia.catalog.pages import page_json, page_object
+from myia.catalog.pages import page_json, page_object, page_total
 from myia.catalog.schemas import (
     CapabilitiesOverride,
     DeploymentCreate,
@@ -187,12 +187,11 @@ def _page_fields(row: Any) -> dict[str, Any]:
 async def _page_parts(
     session: AsyncSession, filters: DeploymentFilters
 ) -> tuple[list[dict[str, Any]], list[list[Badge]], int]:
-    """One page in three statements (count, page joined to model and provider, badges): the
-    items without their badges, each item's badges, the total."""
+    """One page in three statements at most (page joined to model and provider, count unless
+    the page tells, badges): the items without their badges, each item's badges, the total."""
     conditions = _conditions(filters)
     # On the connection: Core rows, without the ORM loading a session's execute adds.
     connection = await session.connection()
-    total = await connection.scalar(_count_query(filters, conditions))
     result = await connection.execute(
         _joined(select(*_PAGE_COLUMNS).select_from(ModelDeployment))
         .where(*conditions)
@@ -201,8 +200,11 @@ async def _page_parts(
         .limit(filters.page_size)
     )
     rows = result.all()
+    total = page_total(filters, len(rows))
+    if total is None:
+        total = await connection.scalar(_count_query(filters, conditions)) or 0
     badges = await badges_by_deployment(session, [row[0] for row in rows])
-    return [_page_fields(row) for row in rows], [badges.get(row[0], []) for row in rows], total or 0
+    return [_page_fields(row) for row in rows], [badges.get(row[0], []) for row in rows], total
 
 
 async def _page(session: AsyncSession, filters: DeploymentFilters) -> DeploymentsPublic:

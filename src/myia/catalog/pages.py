@@ -17,9 +17,18 @@ from typing import Any, TypeVar
 from pydantic_core import to_json
 
 from myia.catalog.badges import Badge
+from myia.catalog.filters import PageParams
 from myia.catalog.schemas import Page
 
 PageT = TypeVar("PageT", bound=Page[Any])
+
+
+def page_total(filters: PageParams, found: int) -> int | None:
+    """The total a page tells by itself: a page that is not full is the last one (or, empty
+    on page 1, there is nothing); only a full or an empty later page needs a count."""
+    if found < filters.page_size and (found or filters.offset == 0):
+        return filters.offset + found
+    return None
 
 
 def _page(
