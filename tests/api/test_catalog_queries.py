@@ -61,11 +61,15 @@ async def test_list_pages_load_in_a_constant_number_of_statements(
         for extra in ("", "&capability=vision&provider=p1"):
             small = await statements_for(client, database, f"{path}?page_size=10{extra}", headers)
             large = await statements_for(client, database, f"{path}?page_size=100{extra}", headers)
-            assert small == large, (path, extra, small, large)
+            # A page that is not full is the last one and tells its total: no count then
+            # (catalog/pages.py page_total); otherwise as many statements for 100 rows as 10.
+            full = (await client.get(f"{path}?page_size=100{extra}", headers=headers)).json()
+            counted = len(full["items"]) == 100
+            assert large == (small if counted else small - 1), (path, extra, small, large)
             # the user lookup (BEGIN + SELECT, made twice here: by the response cache and by
             # FastAPI, as TTL 0 keeps nothing) + count + page + the page's certifications
             # (+ deployments for models)
-            assert large <= 9, (path, extra, large)
+            assert small <= 9, (path, extra, small)
 
     # The pages really are full: 100 rows were serialised with their relations.
     page = (await client.get("/api/v2/models?page_size=100", headers=headers)).json()
