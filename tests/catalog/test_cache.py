@@ -20,7 +20,7 @@ from myia.catalog.schemas import ProviderCreate
 from myia.db.enums import AuthType
 from tests.conftest import require
 from tests.factories import make_provider
-from tests.queue.saq_support import PrivateRedis
+from tests.sim_support import PrivateRedis
 
 
 class FakeClock:
@@ -41,7 +41,8 @@ def counting_loader() -> tuple[Callable[[], Awaitable[int]], list[int]]:
     return load, calls
 
 
-async def eventually(condition: Callable[[], bool], timeout_s: float = 2.0) -> bool:
+async def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """`condition()` once it holds; a deadline, not a duration: workers share two cores."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
@@ -161,7 +162,7 @@ async def two_caches(redis_url: str) -> AsyncIterator[tuple[CatalogCache, Catalo
 
 
 async def _wait_for_subscribers(admin: aioredis.Redis, channel: str, count: int) -> bool:
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
         [(_, subscribed)] = await admin.pubsub_numsub(channel)
         if subscribed >= count:

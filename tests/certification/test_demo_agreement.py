@@ -15,7 +15,6 @@ catalog is then certified a second time: no status and no band may change.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from myia.sim import Scenario, SimServer, load_scenario, running_simulator
 from myia.sim.scenario import FixedLatency
 from tests.conftest import make_settings
 from tests.factories import SIM_AWS_ENV, make_provider
+from tests.queue.saq_support import wait_until_done
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 FIVE_XX = ["InternalServerException", "ServiceUnavailableException"]
@@ -85,17 +85,6 @@ def sim(scenario: Scenario) -> Iterator[SimServer]:
         yield server
 
 
-async def _wait(database: Database, job_id: str) -> CertificationJob:
-    async with asyncio.timeout(900):
-        while True:
-            async with database.session() as session:
-                job = await session.get(CertificationJob, job_id)
-                assert job is not None
-                if job.status not in (JobStatus.QUEUED, JobStatus.PROCESSING):
-                    return job
-            await asyncio.sleep(0.25)
-
-
 async def _certify_all(
     database: Database, engine: EmbeddedEngine, settings: Settings
 ) -> CertificationJob:
@@ -106,7 +95,7 @@ async def _certify_all(
             settings=settings,
             selection=JobSelection(provider="bedrock", regions=REGIONS),
         )
-    return await _wait(database, job.id)
+    return await wait_until_done(database, job.id, timeout_s=900, poll_s=0.25)
 
 
 async def _verdicts(database: Database) -> dict[tuple[str, str], tuple[str, str | None]]:

@@ -131,14 +131,18 @@ async def test_pause_stops_new_items_within_one_item_then_resume_completes(
     paused_at: datetime = utcnow()
 
     # Items already running finish, within one item's time; none starts after the pause.
-    async with asyncio.timeout(one_item * 2 + 2):
+    async with asyncio.timeout(max(one_item * 4, 60)):  # a deadline: the bound is below
         while True:
             rows = await items(database, job_id)
             if not processing(rows):
                 break
             await asyncio.sleep(0.02)
     drained_in = (utcnow() - paused_at).total_seconds()
-    assert drained_in <= one_item + 1.0, (drained_in, one_item)
+    # "One item's time" is the slowest item's, those caught by the pause included: on a busy
+    # machine an item in flight can take longer than the warm-up's; the drain waits for
+    # nothing but them.
+    slowest = max(one_item, item_seconds([r for r in finished(rows) if r.claimed_at]))
+    assert drained_in <= slowest + 1.0, (drained_in, one_item, slowest)
     assert all(r.claimed_at is None or r.claimed_at <= paused_at for r in rows)
     done_at_pause = len(finished(rows))
     assert done_at_pause < ITEMS

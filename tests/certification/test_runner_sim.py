@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from myia.db.enums import AuthType, CertificationStatus, InferenceType
 from myia.providers.connection import ApiKeyCredentials, AwsCredentials, ProviderConnection
 from myia.providers.errors import ErrorCategory
 from myia.providers.registry import get_adapter
-from myia.sim import Scenario, SimServer, load_scenario, running_simulator
+from myia.sim import Scenario, SimServer
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 CAPABILITY_OF = {
@@ -23,17 +22,6 @@ CAPABILITY_OF = {
     "json": "json_output",
     "streaming": "streaming",
 }
-
-
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(SCENARIO)
-
-
-@pytest.fixture(scope="module")
-def sim(scenario: Scenario) -> Iterator[SimServer]:
-    with running_simulator(scenario) as server:
-        yield server
 
 
 def _claimed(claims: frozenset[str]) -> dict[str, bool]:

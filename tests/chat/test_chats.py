@@ -73,7 +73,7 @@ async def test_chat_crud(client: httpx.AsyncClient, session: AsyncSession) -> No
 
 
 async def test_send_streams_and_stores_telemetry(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     catalog = await certified_catalog(session, sim)
     headers = await bearer_headers(session)
@@ -122,7 +122,11 @@ async def test_send_streams_and_stores_telemetry(
 
 
 async def test_second_message_carries_history_and_json_answer(
-    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sim: SimServer,
+    sim_credentials: None,
 ) -> None:
     await certified_catalog(session, sim)
     headers = await bearer_headers(session)
@@ -144,7 +148,7 @@ async def test_second_message_carries_history_and_json_answer(
 
 
 async def test_history_is_paged(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     await certified_catalog(session, sim)
     headers = await bearer_headers(session)
@@ -163,7 +167,7 @@ async def test_history_is_paged(
 
 
 async def test_context_is_truncated_to_the_window(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     catalog = await certified_catalog(session, sim)
     base = await session.get(BaseModel, catalog["gpt"].base_model_id)
@@ -192,7 +196,7 @@ async def test_context_is_truncated_to_the_window(
 
 
 async def test_a_user_cannot_touch_another_users_chat(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     await certified_catalog(session, sim)
     owner = await bearer_headers(session)
@@ -215,7 +219,7 @@ async def test_a_user_cannot_touch_another_users_chat(
 
 
 async def test_byok_uses_the_users_credential(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     """A user whose stored key the provider refuses gets the refusal; the platform's key
     (valid) keeps working for a user without one."""
@@ -242,7 +246,7 @@ async def test_byok_uses_the_users_credential(
 
 
 async def test_an_unknown_or_uncertified_model_is_refused(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     catalog = await certified_catalog(session, sim)
     headers = await bearer_headers(session)

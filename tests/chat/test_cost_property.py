@@ -40,7 +40,7 @@ async def test_every_message_costs_its_tokens_at_its_prices(
     session: AsyncSession,
     database: Database,
     sim: SimServer,
-    sim_env: None,
+    sim_credentials: None,
     cases: list[tuple[str, tuple[float, float] | None]],
 ) -> None:
     if not hasattr(session, "_myia_catalog"):  # fixtures are shared by every example

@@ -17,8 +17,9 @@ from myia.db.engine import Database
 from myia.db.models import ApiCallLog, Message
 from myia.sim import SimServer, load_scenario, running_simulator
 from myia.sim.spec import Defaults
-from tests.chat.conftest import AppServer, certified_catalog
+from tests.chat.conftest import certified_catalog
 from tests.factories import bearer_headers
+from tests.sim_support import AppServer
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "test-basic.yaml"
 
@@ -33,7 +34,11 @@ def slow_sim() -> Iterator[SimServer]:
 
 
 async def test_a_client_that_goes_away_leaves_the_answer_interrupted(
-    db_url: str, database: Database, session: AsyncSession, slow_sim: SimServer, sim_env: None
+    db_url: str,
+    database: Database,
+    session: AsyncSession,
+    slow_sim: SimServer,
+    sim_credentials: None,
 ) -> None:
     await certified_catalog(session, slow_sim)
     headers = await bearer_headers(session)

@@ -31,12 +31,6 @@ SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with running_simulator(load_scenario(SCENARIO)) as server:
-        yield server
-
-
 def seed_catalog(db_url: str, base_url: str) -> None:
     async def build(session: AsyncSession) -> None:
         await make_sim_catalog(session, load_scenario(SCENARIO), base_url)

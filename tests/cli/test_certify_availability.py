@@ -4,26 +4,18 @@ are skipped with their reason, an empty region creates nothing and says why (exi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.models import CertificationJob, CertificationJobItem, ModelDeployment
-from myia.sim import SimServer, load_scenario, running_simulator
+from myia.sim import SimServer, load_scenario
 from tests.cli.conftest import Invoke, flat
 from tests.factories import make_sim_catalog, run_on
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"  # us-east-1 only in test-basic
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with running_simulator(load_scenario(SCENARIO)) as server:
-        yield server
 
 
 def discovered_catalog(db_url: str, base_url: str) -> None:

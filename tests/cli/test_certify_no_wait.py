@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.enums import JobItemStatus
 from myia.db.models import CertificationJobItem
-from myia.sim import SimServer, load_scenario, running_simulator
+from myia.sim import SimServer, load_scenario
 from tests.cli.conftest import Invoke, flat
 from tests.factories import make_certification, make_sim_catalog, run_on
 
@@ -19,12 +17,6 @@ SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
 THIS_COMMAND = "this command runs the work"
 SERVE = "embedded — the workers of a running `myia serve` run the work"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with running_simulator(load_scenario(SCENARIO)) as server:
-        yield server
 
 
 def seed(db_url: str, base_url: str) -> None:

@@ -6,31 +6,23 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.db.enums import CertificationJobType
 from myia.db.models import CertificationJob, CertificationJobItem, ModelCertification
 from myia.db.types import utcnow
-from myia.sim import SimServer, load_scenario, running_simulator
+from myia.sim import SimServer, load_scenario
 from tests.cli.conftest import Invoke, flat
 from tests.cli.ptys import PtyProcess
 from tests.factories import make_certification, make_sim_catalog, run_on
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 NOVA = "amazon.nova-micro-v1:0"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with running_simulator(load_scenario(SCENARIO)) as server:
-        yield server
 
 
 def seed(db_url: str, base_url: str, certifications: dict[tuple[str, str], dict[str, Any]]) -> None:

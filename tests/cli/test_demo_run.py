@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import httpx
 import pytest
 
 from tests.catalog.discovery_sim import expected_chat_models
+from tests.sim_support import free_port, myia_command
 
 STARTUP_TIMEOUT_S = 120.0
 # The seed's six models, the demo scenario's Bedrock chat models of its three regions, and
@@ -28,20 +27,9 @@ SEEDED_MODELS = 6
 OPENAI_NEW = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _myia() -> list[str]:
-    script = Path(sys.executable).with_name("myia")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "myia.cli.main"]
-
-
 @pytest.fixture
 def demo_process(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -50,7 +38,7 @@ def demo_process(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     }
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
     process = subprocess.Popen(
-        [*_myia(), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        [*myia_command(), "demo", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

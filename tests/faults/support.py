@@ -24,7 +24,7 @@ from myia.db.engine import Database
 from myia.db.enums import JobItemStatus
 from myia.db.models import CertificationJobItem, ModelCertification
 from tests.conftest import require
-from tests.queue.saq_support import free_port
+from tests.sim_support import free_port
 
 T = TypeVar("T")
 

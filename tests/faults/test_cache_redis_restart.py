@@ -8,9 +8,8 @@ the full TTL), and a failed re-subscribe left the listener looping on an unsubsc
 
 from __future__ import annotations
 
-import shutil
+import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,27 +17,18 @@ import pytest
 
 from myia.db.engine import Database
 from myia.db.enums import UserRole
-from tests.conftest import require
 from tests.factories import bearer_headers, make_provider
 from tests.faults.support import assert_one_row_per_pair, env_for, wait_health
-from tests.queue.saq_support import PrivateRedis, free_port, processes
+from tests.queue.saq_support import processes
+from tests.sim_support import PrivateRedis, free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
 ]
-VISIBLE_WITHIN_S = 5.0
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    require("the redis-server binary", shutil.which("redis-server") is not None)
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
+# Well inside the 60 s TTL (the reader cached the name again just before the write), so only
+# the invalidation can make the new name visible this soon; generous, as the machine is busy.
+VISIBLE_WITHIN_S = 30.0
 
 
 async def test_a_write_after_a_redis_restart_reaches_the_other_server(
@@ -81,6 +71,7 @@ async def test_a_write_after_a_redis_restart_reaches_the_other_server(
                 seen = (await client.get(reader + url)).json()["name"]
                 if seen == "after":
                     break
+                await asyncio.sleep(0.05)
             assert seen == "after", children.log("serve1")
         for n in range(2):
             # One "lost Redis" warning per outage and server, not a flood.

@@ -30,7 +30,7 @@ from myia.queue.service import submit_job
 from myia.sim import Scenario, running_simulator
 from tests.conftest import make_settings
 from tests.factories import SIM_AWS_ENV, make_sim_catalog
-from tests.queue.saq_support import SCENARIOS
+from tests.sim_support import SCENARIOS
 
 pytestmark = [pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
 

@@ -17,14 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from myia.certification.selection import JobSelection
-from myia.config import Settings
 from myia.db.engine import Database
 from myia.db.migrate import upgrade
-from myia.queue.saq_engine import SaqEngine
-from myia.queue.service import submit_job
 from myia.sim import running_simulator
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from tests.factories import make_sim_catalog
 from tests.faults.support import (
     ThrowawayPostgres,
     assert_one_row_per_pair,
@@ -37,15 +33,16 @@ from tests.faults.support import (
 )
 from tests.queue.saq_support import (
     assert_settled,
-    free_port,
     processes,
     saq_settings,
     scenario_with_latency,
+    submit_through_queue,
     unique_queue_name,
     wait_until_done,
 )
+from tests.sim_support import free_port
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("sim_credentials"), pytest.mark.slow]
 OUTAGE_S = 15
 
 
@@ -56,27 +53,6 @@ def cluster() -> Iterator[ThrowawayPostgres]:
         server.create_database("myia_queue")
         upgrade(server.url("myia"))
         yield server
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-
-
-async def _submit(database: Database, settings: Settings) -> str:
-    producer = SaqEngine(database, settings)
-    try:
-        async with database.session() as session:
-            job = await submit_job(
-                session=session,
-                engine=producer,
-                settings=settings,
-                selection=JobSelection(all=True, regions=["us-east-1", "eu-west-1"]),
-            )
-        return job.id
-    finally:
-        await producer.stop()
 
 
 async def test_a_job_completes_by_itself_after_postgresql_comes_back(
@@ -106,7 +82,7 @@ async def test_a_job_completes_by_itself_after_postgresql_comes_back(
             ]
             await wait_health(health, 200, timeout_s=120, what="myia serve up")
             await worker_ids(database, 2, timeout_s=120)
-            job_id = await _submit(database, settings)
+            job_id = await submit_through_queue(database, settings)
 
             async def busy() -> bool:
                 return await processing(database, job_id) >= 2

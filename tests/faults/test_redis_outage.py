@@ -10,9 +10,6 @@ in flight became a FAILED certification ("UNKNOWN: Error 111 connecting to …")
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,8 +21,7 @@ from myia.db.models import CertificationJobItem, ModelCertification
 from myia.queue.saq_engine import SaqEngine
 from myia.queue.service import submit_job
 from myia.sim import running_simulator
-from tests.conftest import _pg_admin, _pg_url, _run, require
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from tests.factories import make_sim_catalog
 from tests.faults.support import (
     assert_one_row_per_pair,
     env_for,
@@ -35,48 +31,21 @@ from tests.faults.support import (
     worker_ids,
 )
 from tests.queue.saq_support import (
-    PrivateRedis,
     assert_settled,
-    free_port,
     processes,
     saq_settings,
     scenario_with_latency,
     unique_queue_name,
     wait_until_done,
 )
+from tests.sim_support import PrivateRedis, free_port
 
 pytestmark = [
+    pytest.mark.usefixtures("sim_credentials"),
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
 ]
 OUTAGE_S = 6
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    require("the redis-server binary", shutil.which("redis-server") is not None)
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture
-def queue_db(pg_available: bool) -> Iterator[str]:
-    """An empty PostgreSQL database of the test's own for SAQ's tables."""
-    require("PostgreSQL", pg_available)
-    name = f"myia_q_{uuid.uuid4().hex[:12]}"
-    _run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 async def test_a_redis_outage_charges_no_attempt_and_fails_no_model(

@@ -36,11 +36,12 @@ from myia.db.models import ApiCallLog, Message
 from myia.sim import SimServer, load_scenario, running_simulator
 from myia.sim.spec import Defaults
 from tests.chat.conftest import SCENARIOS, certified_catalog, parse_sse
-from tests.factories import SIM_AWS_ENV, bearer_headers, make_user
+from tests.factories import bearer_headers, make_user
 from tests.faults.support import env_for, poll, wait_health
-from tests.queue.saq_support import Processes, free_port, processes
+from tests.queue.saq_support import Processes, processes
+from tests.sim_support import free_port
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("sim_credentials"), pytest.mark.slow]
 MODEL = "gpt-4o"  # certified with streaming by `certified_catalog`
 MAX_TOKENS = 120  # at 20 tokens a second an answer streams for a few seconds
 
@@ -51,12 +52,6 @@ def slow_sim() -> Iterator[SimServer]:
     scenario = scenario.model_copy(update={"defaults": Defaults(tokens_per_second=20)})
     with running_simulator(scenario) as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 async def _serve(children: Processes, name: str, db_url: str) -> str:

@@ -14,8 +14,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,46 +24,28 @@ from myia.config import Settings
 from myia.db.engine import Database
 from myia.db.enums import JobItemStatus
 from myia.db.models import CertificationJobItem, WorkerHeartbeat
-from myia.queue.saq_engine import SaqEngine
-from myia.queue.service import submit_job
 from myia.sim import running_simulator
-from tests.conftest import _pg_admin, _pg_url, _run, require
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from tests.factories import make_sim_catalog
 from tests.faults.support import assert_one_row_per_pair, env_for, poll, wait_health
 from tests.queue.saq_support import (
-    ROOT,
     assert_settled,
-    free_port,
     processes,
     saq_settings,
     scenario_with_latency,
+    submit_through_queue,
     unique_queue_name,
     wait_until_done,
 )
+from tests.sim_support import ROOT, free_port
 
 pytestmark = [
+    pytest.mark.usefixtures("sim_credentials"),
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
 ]
 # Long enough that `myia jobs sync` runs well inside it: recovery by the heartbeat window
 # (3 beats) cannot be what the test sees.
 HEARTBEAT_S = 20
-
-
-@pytest.fixture
-def queue_db(pg_available: bool) -> Iterator[str]:
-    """A new, empty PostgreSQL database for SAQ's tables."""
-    require("PostgreSQL", pg_available)
-    name = f"myia_q_{uuid.uuid4().hex[:12]}"
-    _run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 def _env(settings: Settings, **extra: object) -> dict[str, str]:
@@ -76,18 +56,6 @@ def _env(settings: Settings, **extra: object) -> dict[str, str]:
         RATE_LIMIT_RPS=50,
         **extra,
     )
-
-
-async def _submit(database: Database, settings: Settings, selection: JobSelection) -> str:
-    producer = SaqEngine(database, settings)
-    try:
-        async with database.session() as session:
-            job = await submit_job(
-                session=session, engine=producer, settings=settings, selection=selection
-            )
-        return job.id
-    finally:
-        await producer.stop()
 
 
 async def test_three_workers_started_at_once_on_a_new_queue_all_run(
@@ -110,7 +78,7 @@ async def test_three_workers_started_at_once_on_a_new_queue_all_run(
                 await wait_health(health, 200, timeout_s=90, what=f"worker{n} healthy")
             except AssertionError:
                 raise AssertionError(children.log(f"worker{n}")) from None
-        job_id = await _submit(
+        job_id = await submit_through_queue(
             database, settings, JobSelection(all=True, regions=["us-east-1", "eu-west-1"])
         )
         await wait_until_done(database, job_id, timeout_s=120)
@@ -131,7 +99,7 @@ async def test_jobs_sync_recovers_a_killed_workers_items_at_once(
             await make_sim_catalog(session, scenario, sim.base_url, include_openai=False)
         env = _env(settings, WORKER_HEARTBEAT_S=HEARTBEAT_S)
         victim = children.start("victim", ["worker", "--concurrency", "2"], env)
-        job_id = await _submit(
+        job_id = await submit_through_queue(
             database, settings, JobSelection(all=True, regions=["us-east-1", "eu-west-1"])
         )
 

@@ -8,32 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.api.app import create_app
 from myia.apikeys.service import create_api_key
 from myia.db.engine import Database
 from myia.db.enums import AuthType, CertificationStatus
 from myia.db.models import ApiCallLog, ModelDeployment
 from myia.db.types import utcnow
-from myia.sim import Scenario, SimServer, load_scenario, running_simulator
-from tests.conftest import make_settings
+from myia.sim import Scenario, SimServer, load_scenario
 from tests.factories import (
-    SIM_AWS_ENV,
     make_base_model,
     make_certification,
     make_deployment,
@@ -55,19 +47,13 @@ def results(passed: tuple[str, ...] = ALL_PASSED, failed: tuple[str, ...] = ()) 
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
+    """The gateway's own providers; `sim` (tests/sim_support.py) runs it."""
     return load_scenario(SCENARIO)
 
 
-@pytest.fixture(scope="module")
-def sim(scenario: Scenario) -> Iterator[SimServer]:
-    with running_simulator(scenario) as server:
-        yield server
-
-
 @pytest.fixture(autouse=True)
-def _sim_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
+def _sim_env(sim_credentials: None) -> None:
+    """Every gateway test has the simulator's AWS credentials."""
 
 
 @pytest.fixture
@@ -213,52 +199,3 @@ async def call_logs(db_url: str, *, count: int, timeout_s: float = 30.0) -> list
             await asyncio.sleep(0.1)
     finally:
         await database.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class AppServer:
-    """`create_app` under uvicorn in a thread, on a port of its own."""
-
-    def __init__(self, db_url: str, **settings: Any) -> None:
-        self.port = free_port()
-        self.settings = make_settings(DATABASE_URL=db_url, **settings)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> AppServer:
-        app = create_app(self.settings)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, log_level="warning"
-        )
-        server = self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()))
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code < 500:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("the app did not start")
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def __enter__(self) -> AppServer:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()

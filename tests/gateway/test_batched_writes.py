@@ -6,7 +6,6 @@ larger than the socket buffer, and the hang-up of a client mid-stream."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +14,7 @@ import httpx
 import uvicorn
 
 from myia.api.server import BatchedWritesProtocol, _BatchedTransport
+from tests.sim_support import free_port
 
 BIG = b"x" * 3_000_000
 seen: dict[str, Any] = {}
@@ -57,17 +57,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @asynccontextmanager
 async def server() -> AsyncIterator[str]:
     port = free_port()
+    # log_config=None: uvicorn's default dictConfig would take over the process's loggers
+    # (uvicorn.error to stderr, unredacted) for every later test in this worker.
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=BatchedWritesProtocol,
-                            log_level="warning", lifespan="off")  # fmt: skip
+                            log_config=None, log_level="warning", lifespan="off")  # fmt: skip
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
     for _ in range(500):

@@ -13,7 +13,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.sim import SimServer
-from tests.gateway.conftest import MODEL, AppServer, make_world
+from tests.gateway.conftest import MODEL, make_world
+from tests.sim_support import AppServer
 
 LIMIT = 4096
 

@@ -23,7 +23,7 @@ from myia.cli.main import app as cli_app
 from myia.config import DEMO_JWT_SECRET, reset_settings_cache
 from myia.db.enums import UserRole
 from tests.factories import bearer_headers, make_user, run_on
-from tests.gateway.conftest import free_port
+from tests.sim_support import free_port
 
 MYIA = str(Path(sys.executable).with_name("myia"))
 

@@ -9,7 +9,8 @@ import openai
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.sim import SimServer
-from tests.gateway.conftest import MODEL, AppServer, make_world
+from tests.gateway.conftest import MODEL, make_world
+from tests.sim_support import AppServer
 
 WEATHER_TOOL: Any = {
     "type": "function",

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.sim import SimServer
-from tests.gateway.conftest import MODEL, AppServer, call_logs, exhaust, make_world
+from tests.gateway.conftest import MODEL, call_logs, exhaust, make_world
+from tests.sim_support import AppServer
 
 TOOLS: Any = [
     {

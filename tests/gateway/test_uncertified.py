@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from myia.db.models import Provider
 from myia.sim import SimServer
 from tests.factories import make_base_model, make_deployment
-from tests.gateway.conftest import AppServer, make_world
+from tests.gateway.conftest import make_world
+from tests.sim_support import AppServer
 
 
 async def test_uncertified_routes_need_the_operator_setting(

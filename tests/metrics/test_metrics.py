@@ -15,10 +15,8 @@ from myia.db.types import utcnow
 from myia.metrics.service import percentile, record_metric
 from myia.sim import SimServer
 from myia.telemetry.calls import CallLogWriter, CallRecord, call_log
-from tests.chat.conftest import certified_catalog, send, sim, sim_env
+from tests.chat.conftest import certified_catalog, send
 from tests.factories import bearer_headers
-
-__all__ = ["sim", "sim_env"]  # fixtures used below
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -43,7 +41,7 @@ async def _chat_calls(
 
 
 async def test_metrics_match_the_calls_made(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     catalog = await certified_catalog(session, sim)
     admin = await bearer_headers(session, role=UserRole.ADMIN)
@@ -123,7 +121,7 @@ async def test_latency_percentiles_errors_and_unpriced_calls(
 
 
 async def test_prometheus_endpoint_exposes_the_series(
-    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_env: None
+    client: httpx.AsyncClient, session: AsyncSession, sim: SimServer, sim_credentials: None
 ) -> None:
     await certified_catalog(session, sim)
     await jobs.create_job(

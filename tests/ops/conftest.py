@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typer.testing import CliRunner, Result
 from myia.cli import console as console_module
 from myia.cli.main import app
 from myia.config import reset_settings_cache
+from tests.sim_support import free_port
 
 Invoke = Callable[..., Result]
 REPO = Path(__file__).resolve().parents[2]
@@ -50,12 +50,6 @@ def invoke() -> Invoke:
 
 def flat(text: str) -> str:
     return " ".join(text.split())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], bool], *, deadline_s: float = 90.0, what: str) -> None:

@@ -128,12 +128,6 @@ BAD_ACCESS_KEY = "AKIAINVALIDKEY000000"  # listed in test-basic's invalid_access
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with running_simulator(load_scenario(SCENARIOS / "test-basic.yaml")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def throttling_sim() -> Iterator[SimServer]:
     with running_simulator(load_scenario(SCENARIOS / "test-throttle.yaml")) as server:
         yield server

@@ -3,12 +3,10 @@ Redis queue and on its PostgreSQL queue, each test on a queue of its own."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import _pg_admin, _pg_url, _run, require
 from tests.queue.saq_support import purge_queue, unique_queue_name
 
 
@@ -18,7 +16,7 @@ def queue_name() -> str:
 
 
 @pytest.fixture(params=["redis", "postgres-queue"])
-def queue_url(request: pytest.FixtureRequest, queue_name: str, pg_available: bool) -> Iterator[str]:
+def queue_url(request: pytest.FixtureRequest, queue_name: str) -> Iterator[str]:
     """QUEUE_URL for one test: Redis (its keys purged after), or an empty PostgreSQL database
     of its own, where SAQ creates its tables on connect (dropped after)."""
     if request.param == "redis":
@@ -26,8 +24,4 @@ def queue_url(request: pytest.FixtureRequest, queue_name: str, pg_available: boo
         yield redis_url
         purge_queue(redis_url, queue_name)
         return
-    require("PostgreSQL", pg_available)
-    name = f"myia_q_{uuid.uuid4().hex[:12]}"
-    _run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield request.getfixturevalue("queue_db")  # tests/sim_support.py

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +23,18 @@ from saq.queue.postgres import PostgresQueue
 from saq.queue.redis import RedisQueue
 from sqlalchemy import func, select
 
+from myia.certification.selection import JobSelection
 from myia.config import Settings
 from myia.db.engine import Database
 from myia.db.enums import JobItemStatus, JobStatus
 from myia.db.models import CertificationJob, CertificationJobItem, ModelCertification
+from myia.queue.saq_engine import SaqEngine
+from myia.queue.service import submit_job
 from myia.queue.worker import MyiaWorker, WorkerRuntime
 from myia.sim import Scenario
 from tests.conftest import make_settings
 from tests.factories import SIM_AWS_ENV
-
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "scenarios"
+from tests.sim_support import ROOT, SCENARIOS
 
 
 def unique_queue_name() -> str:
@@ -88,7 +88,29 @@ def scenario_with_latency(latency_ms: float, name: str = "test-basic.yaml") -> S
     return Scenario.model_validate(data)
 
 
-async def wait_until_done(database: Database, job_id: str, timeout_s: float) -> CertificationJob:
+EVERY_PAIR = JobSelection(all=True, regions=["us-east-1", "eu-west-1"])
+
+
+async def submit_through_queue(
+    database: Database, settings: Settings, selection: JobSelection = EVERY_PAIR
+) -> str:
+    """Submit a job as `myia serve` does with this QUEUE_URL (a producer of its own, stopped
+    after); the job's id."""
+    producer = SaqEngine(database, settings)
+    try:
+        async with database.session() as session:
+            job = await submit_job(
+                session=session, engine=producer, settings=settings, selection=selection
+            )
+        return job.id
+    finally:
+        await producer.stop()
+
+
+async def wait_until_done(
+    database: Database, job_id: str, timeout_s: float, poll_s: float = 0.2
+) -> CertificationJob:
+    """The job once it is no longer queued or processing."""
     async with asyncio.timeout(timeout_s):
         while True:
             async with database.session() as session:
@@ -96,7 +118,7 @@ async def wait_until_done(database: Database, job_id: str, timeout_s: float) -> 
                 assert job is not None
                 if job.status not in (JobStatus.QUEUED, JobStatus.PROCESSING):
                     return job
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(poll_s)
 
 
 async def assert_settled(database: Database, job_id: str) -> list[CertificationJobItem]:
@@ -155,12 +177,6 @@ async def running_worker(settings: Settings, database: Database) -> AsyncIterato
 
 
 # --- subprocesses ------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def child_env(**values: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "WORKER_"))}
     env.update(SIM_AWS_ENV)
@@ -206,39 +222,6 @@ class Processes:
                 proc.send_signal(signal.SIGKILL)
         for proc in self.started:
             proc.wait(timeout=10)
-
-
-class PrivateRedis:
-    """A throwaway redis-server on loopback that the test may kill and restart."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 @contextmanager

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,6 @@ from myia.certification.selection import JobSelection
 from myia.db.engine import Database
 from myia.db.enums import CapabilitiesSource, JobItemStatus, JobStatus
 from myia.db.models import (
-    CertificationJob,
     CertificationJobItem,
     ModelCertification,
     ModelDeployment,
@@ -21,39 +18,15 @@ from myia.db.models import (
 from myia.queue.embedded import EmbeddedEngine
 from myia.queue.ratelimit import LocalLimiterPool
 from myia.queue.service import submit_job
-from myia.sim import Scenario, SimServer, load_scenario, running_simulator
+from myia.sim import Scenario, SimServer
 from tests.conftest import make_settings
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from tests.factories import make_sim_catalog
+from tests.queue.saq_support import wait_until_done
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "test-basic.yaml"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(SCENARIO)
-
-
-@pytest.fixture(scope="module")
-def sim(scenario: Scenario) -> Iterator[SimServer]:
-    with running_simulator(scenario) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-
-
-async def _wait_done(database: Database, job_id: str, timeout_s: float = 60.0) -> CertificationJob:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            async with database.session() as session:
-                job = await session.get(CertificationJob, job_id)
-                assert job is not None
-                if job.status not in (JobStatus.QUEUED, JobStatus.PROCESSING):
-                    return job
-            await asyncio.sleep(0.1)
+pytestmark = pytest.mark.usefixtures("sim_credentials")
 
 
 async def test_job_runs_to_completion_with_one_row_per_pair(
@@ -72,7 +45,7 @@ async def test_job_runs_to_completion_with_one_row_per_pair(
                 settings=settings,
                 selection=JobSelection(all=True, regions=["us-east-1", "eu-west-1"]),
             )
-        done = await _wait_done(database, job.id)
+        done = await wait_until_done(database, job.id, timeout_s=60, poll_s=0.1)
     finally:
         await engine.stop()
 

@@ -13,7 +13,7 @@ from myia.db.enums import JobStatus
 from myia.sim import load_scenario
 from tests.conftest import make_settings
 from tests.factories import make_sim_catalog
-from tests.queue.saq_support import SCENARIOS
+from tests.sim_support import SCENARIOS
 
 
 async def _job(database: Database) -> str:

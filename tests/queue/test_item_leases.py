@@ -24,7 +24,7 @@ from myia.queue.ratelimit import LocalLimiterPool
 from myia.sim import load_scenario
 from tests.conftest import make_settings
 from tests.factories import make_sim_catalog
-from tests.queue.saq_support import SCENARIOS
+from tests.sim_support import SCENARIOS
 
 STALE_S = 3.0
 

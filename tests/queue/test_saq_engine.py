@@ -147,7 +147,7 @@ async def test_sync_recovers_a_dead_workers_items_and_leaves_live_ones_alone(
     queue = engine.queue
     held = {}
     for worker_id in ("saq-dead-1", "saq-alive-1"):
-        job = await queue.dequeue(timeout=1)
+        job = await queue.dequeue(timeout=10)  # returns as soon as a job is there
         assert job is not None and job.kwargs is not None
         job.worker_id = worker_id
         await job.update(status=Status.ACTIVE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,29 +15,14 @@ from myia.db.engine import Database
 from myia.queue.execute import Executor
 from myia.queue.factory import limiter_config
 from myia.queue.ratelimit import LocalLimiterPool
-from myia.sim import Scenario, SimServer, load_scenario, running_simulator
+from myia.sim import Scenario, SimServer
 from tests.conftest import make_settings
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
-from tests.queue.saq_support import SCENARIOS
+from tests.factories import make_sim_catalog
 
 SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(SCENARIOS / "test-basic.yaml")
-
-
-@pytest.fixture(scope="module")
-def sim(scenario: Scenario) -> Iterator[SimServer]:
-    with running_simulator(scenario) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("sim_credentials")
 
 
 async def test_a_recorded_verdict_drops_the_servers_cached_routes(

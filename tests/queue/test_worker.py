@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -36,10 +35,9 @@ from myia.queue.ratelimit import LocalLimiterPool, RedisLimiter
 from myia.queue.saq_engine import TASK, item_key
 from myia.queue.service import submit_job
 from myia.queue.worker import WorkerContext, WorkerRuntime, _after_process
-from myia.sim import Scenario, SimServer, load_scenario, running_simulator
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from myia.sim import Scenario, SimServer, running_simulator
+from tests.factories import make_sim_catalog
 from tests.queue.saq_support import (
-    SCENARIOS,
     assert_settled,
     purge_queue,
     running_worker,
@@ -51,21 +49,7 @@ from tests.queue.saq_support import (
 SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(SCENARIOS / "test-basic.yaml")
-
-
-@pytest.fixture(scope="module")
-def sim(scenario: Scenario) -> Iterator[SimServer]:
-    with running_simulator(scenario) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("sim_credentials")
 
 
 @pytest.fixture

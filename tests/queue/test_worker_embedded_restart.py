@@ -27,11 +27,11 @@ from tests.queue.saq_support import (
     Processes,
     assert_settled,
     child_env,
-    free_port,
     processes,
     scenario_with_latency,
     wait_until_done,
 )
+from tests.sim_support import free_port
 
 pytestmark = pytest.mark.slow
 

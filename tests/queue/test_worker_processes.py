@@ -21,20 +21,20 @@ from myia.db.enums import JobItemStatus
 from myia.db.models import CertificationJob, CertificationJobItem, WorkerHeartbeat
 from myia.db.types import utcnow
 from myia.queue.saq_engine import SaqEngine
-from myia.queue.service import submit_job
 from myia.sim import running_simulator
 from tests.factories import make_sim_catalog
 from tests.queue.saq_support import (
     Processes,
     assert_settled,
     child_env,
-    free_port,
     processes,
     saq_settings,
     scenario_with_latency,
+    submit_through_queue,
     wait_exit,
     wait_until_done,
 )
+from tests.sim_support import free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -95,18 +95,6 @@ async def _processed(database: Database, job_id: str) -> int:
         return job.processed_models
 
 
-async def _submit(database: Database, settings: Settings, selection: JobSelection) -> str:
-    producer = SaqEngine(database, settings)
-    try:
-        async with database.session() as session:
-            job = await submit_job(
-                session=session, engine=producer, settings=settings, selection=selection
-            )
-        return job.id
-    finally:
-        await producer.stop()
-
-
 async def test_a_job_survives_a_worker_killed_in_the_middle(
     saq: Settings, database: Database, tmp_path: Path
 ) -> None:
@@ -123,7 +111,7 @@ async def test_a_job_survives_a_worker_killed_in_the_middle(
         )
         victim_id = await _worker_id(database, victim, children)
         survivor_id = await _worker_id(database, survivor, children)
-        job_id = await _submit(
+        job_id = await submit_through_queue(
             database, saq, JobSelection(all=True, regions=["us-east-1", "eu-west-1"])
         )
 
@@ -174,7 +162,7 @@ async def test_sigterm_lets_the_running_item_finish_and_takes_no_more(
             await make_sim_catalog(session, scenario, sim.base_url, include_openai=False)
         worker = children.start("worker", ["worker", "--concurrency", "1"], _env(saq))
         worker_id = await _worker_id(database, worker, children)
-        job_id = await _submit(
+        job_id = await submit_through_queue(
             database, saq, JobSelection(models=[SONNET], regions=["us-east-1", "eu-west-1"])
         )
         async with asyncio.timeout(30):

@@ -5,10 +5,7 @@ meanwhile is queued again from the database and done."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,42 +17,22 @@ from myia.db.engine import Database
 from myia.queue.saq_engine import SaqEngine
 from myia.queue.service import submit_job
 from myia.sim import load_scenario, running_simulator
-from tests.conftest import require
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from tests.factories import make_sim_catalog
 from tests.queue.saq_support import (
-    SCENARIOS,
-    PrivateRedis,
     assert_settled,
     running_worker,
     saq_settings,
     unique_queue_name,
     wait_until_done,
 )
+from tests.sim_support import SCENARIOS, PrivateRedis
 
 pytestmark = [
+    pytest.mark.usefixtures("sim_credentials"),
     pytest.mark.slow,
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),
 ]
 SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    # The binary, not the shared server: this test kills its own Redis. Under CI=true its
-    # absence fails the run like a missing service.
-    require("the redis-server binary", shutil.which("redis-server") is not None)
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture(autouse=True)
-def _sim_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
 
 
 async def test_a_worker_rides_out_redis_going_away(

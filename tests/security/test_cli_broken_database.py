@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import free_port
+from tests.sim_support import free_port
 
 MYIA = str(Path(sys.executable).with_name("myia"))
 SOME_ID = "00000000-0000-0000-0000-000000000000"

@@ -45,7 +45,7 @@ from tests.factories import (
     make_user,
     run_on,
 )
-from tests.gateway.conftest import AppServer, free_port
+from tests.sim_support import AppServer, free_port
 from tests.web.conftest import csrf_of
 
 DETAIL = "UPSTREAM-DETAIL-7F3A"  # no secret's shape: the log keeps it

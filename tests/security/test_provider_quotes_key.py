@@ -36,7 +36,7 @@ from myia.providers.errors import ProviderError
 from myia.providers.registry import get_adapter
 from tests.conftest import make_settings
 from tests.factories import login, make_provider, make_user
-from tests.security.conftest import free_port
+from tests.sim_support import free_port
 
 # Shapes the format rules know nothing about.
 KEYS = ["Qz7vLx2TTn4mXw9vP0aB3kRu", "my.team/key+v2=Zr81-xx~"]

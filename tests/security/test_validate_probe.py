@@ -23,15 +23,12 @@ from myia.credentials.service import upsert_credential
 from myia.db.enums import AuthType, UserRole
 from myia.db.models import ProviderCredentialValidation
 from myia.sim import SimServer
-from tests.chat.conftest import sim, sim_env
 from tests.factories import make_provider, make_user
 from tests.web.conftest import sign_in
 
-__all__ = ["sim", "sim_env"]  # fixtures used below
-
 
 @pytest.fixture
-async def providers(session: AsyncSession, sim: SimServer, sim_env: None) -> dict[str, Any]:
+async def providers(session: AsyncSession, sim: SimServer, sim_credentials: None) -> dict[str, Any]:
     """Bedrock and OpenAI on the simulator, plus an inactive provider; platform keys set."""
     return {
         "bedrock": await make_provider(

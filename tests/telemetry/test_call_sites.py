@@ -3,7 +3,6 @@ failures included — through the providers' hook, as the app, the worker and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,17 @@ from myia.db.models import ApiCallLog
 from myia.providers.errors import ProviderError
 from myia.queue.execute import Executor
 from myia.queue.ratelimit import LocalLimiterPool
-from myia.sim import SimServer, load_scenario, running_simulator
+from myia.sim import SimServer
 from myia.telemetry.hook import call_logging
 from tests.conftest import make_settings
-from tests.factories import SIM_AWS_ENV, make_sim_catalog
+from tests.factories import make_sim_catalog
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "test-basic.yaml"
 SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 LLAMA = "meta.llama3-1-70b-instruct-v1:0"  # access denied in eu-west-1
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with running_simulator(load_scenario(SCENARIO)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def sim_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SIM_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
+pytestmark = pytest.mark.usefixtures("sim_credentials")
 
 
 async def _rows(database: Database, operation: str) -> list[ApiCallLog]:

@@ -44,6 +44,10 @@ Catalog reads need a logged-in user; catalog writes need the **admin** role.
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secrets()
+    # A database the app makes is the app's to close: its lifespan disposes it (a caller's
+    # is the caller's). Left open, its pooled connections outlive the event loop that
+    # served them (a server run in a thread): aiosqlite's then fail "Event loop is closed".
+    owns_database = database is None
     database = database or Database(settings.database_url)
     catalog_cache = build_catalog_cache(
         ttl_s=settings.catalog_cache_ttl_s, redis_url=settings.redis_url
@@ -80,6 +84,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 await stop_call_logging()
             await state.catalog_cache.stop()
             await state.login_throttle.close()
+            if owns_database:
+                await database.dispose()
 
     configure_logging(settings.log_level)
     app = FastAPI(title="MyIA", version=__version__, description=DESCRIPTION, lifespan=lifespan)

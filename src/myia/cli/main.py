@@ -99,7 +99,7 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "users",
         _CLI + "users",
-        "Users: create (the first admin too), list, set-role, disable, reset-password.",
+        "Users: create (the first admin too), list, set-role, disable, reset-password, unlock.",
         attr="app",
     ),
 )
