@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, exists, or_, select, type_coerce
+from sqlalchemy import ColumnElement, String, and_, bindparam, exists, or_, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
@@ -73,6 +73,14 @@ def badge_of(deployment_id: str, columns: Sequence[Any], now: datetime) -> Badge
     }
 
 
+# Built once: the deployment ids are its only parameter (an expanding IN).
+_BADGES_OF = (
+    select(*BADGE_COLUMNS, ModelCertification.deployment_id)
+    .where(ModelCertification.deployment_id.in_(bindparam("deployment_ids", expanding=True)))
+    .order_by(ModelCertification.deployment_id, ModelCertification.region)
+)
+
+
 async def badges_by_deployment(
     session: AsyncSession, deployment_ids: Iterable[str]
 ) -> dict[str, list[Badge]]:
@@ -83,11 +91,7 @@ async def badges_by_deployment(
         return found
     now = utcnow()
     connection = await session.connection()  # Core rows: no ORM loading per row
-    rows = await connection.execute(
-        select(*BADGE_COLUMNS, ModelCertification.deployment_id)
-        .where(ModelCertification.deployment_id.in_(ids))
-        .order_by(ModelCertification.deployment_id, ModelCertification.region)
-    )
+    rows = await connection.execute(_BADGES_OF, {"deployment_ids": ids})
     for row in rows.all():
         found[row[6]].append(badge_of(row[6], row, now))
     return found

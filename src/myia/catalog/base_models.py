@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -98,6 +108,23 @@ async def _detail(session: AsyncSession, row: BaseModel) -> BaseModelDetail:
     return base_model_detail(row, badges)
 
 
+# Built once: the page's model ids are its only parameter (an expanding IN).
+_DEPLOYMENTS_OF = (
+    select(
+        *BADGE_COLUMNS,
+        ModelDeployment.base_model_id,
+        ModelDeployment.id,
+        ModelDeployment.is_active,
+        Provider.slug,
+    )
+    .select_from(ModelDeployment)
+    .join(Provider, Provider.id == ModelDeployment.provider_id)
+    .outerjoin(ModelCertification, ModelCertification.deployment_id == ModelDeployment.id)
+    .where(ModelDeployment.base_model_id.in_(bindparam("model_ids", expanding=True)))
+    .order_by(ModelDeployment.deployment_id, ModelCertification.region, ModelDeployment.id)
+)
+
+
 async def _deployments_of(
     session: AsyncSession, model_ids: list[str]
 ) -> tuple[dict[str, list[Placement]], dict[str, list[Badge]]]:
@@ -113,20 +140,7 @@ async def _deployments_of(
     # On the connection: a Core select run through the session still passes each row
     # through the ORM's loading machinery (a third of a page's CPU for 1,500 rows).
     connection = await session.connection()
-    result = await connection.execute(
-        select(
-            *BADGE_COLUMNS,
-            ModelDeployment.base_model_id,
-            ModelDeployment.id,
-            ModelDeployment.is_active,
-            Provider.slug,
-        )
-        .select_from(ModelDeployment)
-        .join(Provider, Provider.id == ModelDeployment.provider_id)
-        .outerjoin(ModelCertification, ModelCertification.deployment_id == ModelDeployment.id)
-        .where(ModelDeployment.base_model_id.in_(model_ids))
-        .order_by(ModelDeployment.deployment_id, ModelCertification.region, ModelDeployment.id)
-    )
+    result = await connection.execute(_DEPLOYMENTS_OF, {"model_ids": model_ids})
     seen: set[str] = set()
     for row in result.all():
         model_id, deployment_id, is_active, slug = row[6:]
