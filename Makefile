@@ -67,15 +67,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# One pytest process per test folder, coverage appended: a crash or a hang names its folder.
-TEST_GROUPS := $(wildcard tests/*/) $(wildcard tests/test_*.py)
+# pytest, in two runs with coverage appended: every folder of tests/ but SLOW_IO_TESTS on
+# PYTEST_WORKERS pytest-xdist workers (each worker is a session of its own, with its own
+# template databases and Redis database: tests/conftest.py); then SLOW_IO_TESTS on 2 workers,
+# apart from the rest: tests/faults kill and restart servers under deadlines, tests/e2e share
+# one `myia demo` and a browser (one worker takes them all: --dist loadgroup). xdist names the
+# test a crashed worker was running; a hung test dumps every stack after faulthandler_timeout
+# (pyproject.toml). 3 workers on 2 cores: much of the suite waits on servers and processes.
+# PYTEST_ARGS adds options to both runs (PYTEST_ARGS=--durations=10).
+PYTEST_WORKERS ?= 3
+SLOW_IO_TESTS := tests/faults tests/e2e
+PYTEST := $(BIN)/pytest -p no:cacheprovider --cov=myia --cov-append --cov-report= \
+	--cov-fail-under=0 $(PYTEST_ARGS)
 
 pytest: prereqs $(STAMP)
 	rm -f .coverage .coverage.*
-	set -e; for group in $(TEST_GROUPS); do \
-	  case $$group in tests/__pycache__/) continue;; esac; \
-	  echo "== $$group"; $(BIN)/pytest --cov=myia --cov-append --cov-report= --cov-fail-under=0 -p no:cacheprovider $$group; \
-	done
+	@echo "== tests/ less $(SLOW_IO_TESTS), on $(PYTEST_WORKERS) workers"
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal $(addprefix --ignore=,$(SLOW_IO_TESTS)) tests
+	@echo "== $(SLOW_IO_TESTS), on 2 workers"
+	$(PYTEST) -n 2 --dist loadgroup $(SLOW_IO_TESTS)
 	$(BIN)/coverage report --fail-under=80 --skip-covered
 
 bench: $(STAMP)

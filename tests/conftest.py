@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -31,8 +32,25 @@ from myia.db.engine import Database
 from myia.db.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist (`make test` runs `-n 2`) every worker is a session of its own, named
+# gw0, gw1, …: worker N gets Redis database 15 - N, so fixed keys (login throttling per
+# address, rate limits) never meet another worker's. PostgreSQL databases are per process.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
+
+
+def _worker_redis_url(url: str) -> str:
+    parsed = urlsplit(url)
+    base = int(parsed.path.strip("/") or 0)
+    if base < WORKER_INDEX:
+        raise RuntimeError(f"{url}: no Redis database left for xdist worker {XDIST_WORKER}")
+    return urlunsplit(parsed._replace(path=f"/{base - WORKER_INDEX}"))
+
+
+REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The simulator, servers and throwaway services the simulator-driven folders share.
+pytest_plugins = ["tests.sim_support"]
 
 
 # --- the suite does not depend on the shell it runs in -------------------------------------

@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +28,8 @@ from playwright.sync_api import (
     Route,
     sync_playwright,
 )
+
+from tests.sim_support import free_port, myia_command
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -52,15 +52,13 @@ _HTTP_STATUS_LINE = re.compile(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _myia() -> list[str]:
-    script = Path(sys.executable).with_name("myia")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "myia.cli.main"]
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` (make test) every browser test goes to one xdist worker: one
+    demo server and browser for the folder, not one per worker."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +70,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"{message} and CI=true: refusing to skip", pytrace=False)
         pytest.skip(message)
     workdir = tmp_path_factory.mktemp("demo")
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -81,7 +79,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'demo.db'}"
     log = (workdir / "demo.log").open("w")
     process = subprocess.Popen(
-        [*_myia(), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        [*myia_command(), "demo", "--host", "127.0.0.1", "--port", str(port)],
         cwd=workdir,
         env=env,
         stdout=log,
