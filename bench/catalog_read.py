@@ -347,7 +347,7 @@ async def run_cases(
         cold.client_cpu_ms_per_request = warm.client_cpu_ms_per_request = client_ms
         body = json.loads(answer.body)
         results.append({
-            "case": name, "url": url,
+            "case": name, "url": url, "load_average_1m": round(os.getloadavg()[0], 2),
             "items": len(body.get("items", body.get("deployments", []))),
             "total": body.get("total"), "body_bytes": len(answer.body),
             "cold": cold.summary(), "warm": warm.summary(),
@@ -469,7 +469,7 @@ async def measure(pg_url: str, size: Size) -> dict[str, Any]:
             "cases": results}  # fmt: skip
 
 
-def main(pg_url: str, quick: bool, output: Path) -> int:
+def main(pg_url: str, quick: bool, output: Path, note: str | None = None) -> int:
     console = Console(width=max(Console().width, 120))
     size = QUICK if quick else FULL
     measured = asyncio.run(measure(pg_url, size))
@@ -479,6 +479,8 @@ def main(pg_url: str, quick: bool, output: Path) -> int:
         **summary,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": quick,
+        # What the person running it knows about the machine (other work on it, …).
+        "note": note,
         "runs_per_case": {"cold": size.cold_runs, "warm": size.warm_runs},
         "method": (
             "in-process lean ASGI client (no httpx); cpu_ms_per_request = process CPU time "
@@ -518,5 +520,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--quick", action="store_true", help="a smaller dataset and fewer runs")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument("--note", help="a remark kept in the JSON (e.g. what else the machine ran)")
     args = parser.parse_args()
-    raise SystemExit(main(args.pg_url, args.quick, args.output))
+    raise SystemExit(main(args.pg_url, args.quick, args.output, args.note))
