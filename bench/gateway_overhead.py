@@ -260,7 +260,10 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self.done = asyncio.get_running_loop().create_future()
         self.marker, self.first_at = marker, None
-        self.transport.write(request)
+        if self.transport.is_closing():  # the server closed it after the last answer
+            self.done.set_exception(ConnectionResetError("connection closed"))
+        else:
+            self.transport.write(request)
         return self.done
 
 
