@@ -56,8 +56,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import bedrock_upstream  # bench/, beside this script
 import httptools
 import httpx
+from stress import cpu_stress  # bench/
 
 RESULTS = Path(__file__).parent / "results" / "gateway_overhead.json"
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -142,7 +144,9 @@ async def openai_upstream(scope: dict[str, Any], receive: Any, send: Any) -> Non
         await send_answer(send, b"application/json", [_OPENAI_COMPLETION], False)
 
 
-def openai_direct(model: str, stream: bool) -> tuple[str, dict[str, str], bytes]:
+def openai_direct(
+    model: str, stream: bool, endpoint: str = ""
+) -> tuple[str, dict[str, str], bytes]:
     body: dict[str, Any] = {"model": model, "messages": PROMPT}
     if stream:
         body.update(stream=True, stream_options={"include_usage": True})
@@ -186,17 +190,19 @@ class UpstreamKind:
     """One kind of upstream the gateway routes to.
 
     `model` is what clients ask the gateway for (OpenAI's wire, always); `direct(model,
-    stream)` is the same call made straight to the bare upstream (path, headers, body);
+    stream, endpoint)` is the same call made straight to the bare upstream at `endpoint`
+    (path, headers, body; Bedrock's SigV4 signature covers the host);
     `seed(session, base URL)` adds the certified deployment that routes `model` to it;
     `env` is what `myia serve` needs to call it (credentials).
     """
 
     model: str
     app: ASGIApp
-    direct: Callable[[str, bool], tuple[str, dict[str, str], bytes]]
+    direct: Callable[[str, bool, str], tuple[str, dict[str, str], bytes]]
     seed: Callable[[Any, str], Awaitable[None]]
     env: dict[str, str] = field(default_factory=dict)
     direct_model: str = "bench-model"
+    targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
 
 
 UPSTREAMS: dict[str, UpstreamKind] = {
@@ -206,6 +212,17 @@ UPSTREAMS: dict[str, UpstreamKind] = {
         direct=openai_direct,
         seed=openai_seed,
         env={"UPSTREAM_API_KEY": "bench"},
+    ),
+    # Issue 22: the gateway's Bedrock route (routing/raw_bedrock.py) against a raw, signed
+    # Converse call to the same zero-delay upstream (bench/bedrock_upstream.py).
+    "bedrock": UpstreamKind(
+        model="bench-bedrock",
+        app=bedrock_upstream.bedrock_upstream,
+        direct=bedrock_upstream.bedrock_direct,
+        seed=bedrock_upstream.bedrock_seed,
+        env=bedrock_upstream.BEDROCK_ENV,
+        direct_model=bedrock_upstream.MODEL_ID,
+        targets={"added_p50_ms_c1": 1.5, "throughput_ratio_c32": 0.7},
     ),
 }
 
@@ -530,7 +547,9 @@ def targets_for(kind: UpstreamKind, upstream_port: int, upstream_pid: int, gatew
     host = "127.0.0.1"
     direct, gateway = {}, {}
     for stream in (False, True):
-        path, headers, body = kind.direct(kind.direct_model, stream)
+        path, headers, body = kind.direct(
+            kind.direct_model, stream, f"http://{host}:{upstream_port}"
+        )
         direct[stream] = http_request(host, upstream_port, path, headers, body)
         _, headers, body = openai_direct(kind.model, stream)
         headers = {**headers, "Authorization": f"Bearer {key}"}
@@ -664,6 +683,9 @@ def main() -> None:
     parser.add_argument("--catalogs", default="small,big",
                         help="small: the bench's rows only; big: + 10,000 deployments")  # fmt: skip
     parser.add_argument("--upstream", action="append", choices=sorted(UPSTREAMS), default=None)
+    parser.add_argument(
+        "--cpu-stress", action="store_true", help="one busy process per core while measuring"
+    )
     parser.add_argument("--peer", choices=["litellm"], default=None)
     parser.add_argument(
         "--peer-venv",
@@ -690,7 +712,7 @@ def main() -> None:
 
         uvloop.run(client_main())
         return
-    kinds = args.upstream or sorted(UPSTREAMS)
+    kinds = args.upstream or ["openai"]  # the results file's figures; --upstream bedrock too
     catalogs = [c for c in args.catalogs.split(",") if c]
 
     up_ports = {kind: free_port() for kind in kinds}
@@ -734,7 +756,8 @@ def main() -> None:
             for kind in kinds:
                 targets = targets_for(UPSTREAMS[kind], up_ports[kind], upstream_pids[kind],
                                       gw_port, gw.pid, key)  # fmt: skip
-                results[catalog][kind] = rounds(client, targets, args)
+                with cpu_stress(args.cpu_stress):
+                    results[catalog][kind] = rounds(client, targets, args)
                 print(f"--- catalog {catalog}, upstream {kind}")
                 print(table(results[catalog][kind]["detail"]))
             gw.terminate()  # the next catalog, or the peer, runs alone
@@ -772,7 +795,9 @@ def main() -> None:
     }  # fmt: skip
     summary = {
         **headline_kind,
-        "targets": TARGETS,
+        "targets": UPSTREAMS[kinds[0]].targets
+        if len(kinds) == 1
+        else {kind: UPSTREAMS[kind].targets for kind in kinds},
         "catalog": catalogs[0],
         "catalogs": results,
         "big_catalog_rows": catalog_rows,
@@ -785,6 +810,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "gateway_env": args.gateway_env,
+        "cpu_stress": args.cpu_stress,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, indent=2) + "\n")
