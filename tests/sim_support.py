@@ -176,3 +176,37 @@ class AppServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StubProvider:
+    """A made-up upstream under uvicorn in a thread, on a port of its own: subclasses give
+    `routes()`; `base_url` is its OpenAI-style `/v1`."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+
+    def routes(self) -> list[Any]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        from starlette.applications import Starlette
+
+        config = uvicorn.Config(
+            Starlette(routes=self.routes()), host="127.0.0.1", port=self.port, log_config=None
+        )
+        server = self._server = uvicorn.Server(config)
+        threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True).start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "the provider did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"

@@ -16,17 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -45,7 +41,7 @@ from tests.factories import (
     make_user,
     run_on,
 )
-from tests.sim_support import AppServer, free_port
+from tests.sim_support import AppServer, StubProvider, free_port
 from tests.web.conftest import csrf_of
 
 DETAIL = "UPSTREAM-DETAIL-7F3A"  # no secret's shape: the log keeps it
@@ -84,13 +80,12 @@ PASSED = [
 ]
 
 
-class LeakyProvider:
+class LeakyProvider(StubProvider):
     """An OpenAI-compatible endpoint whose every failure quotes internals; `model` picks it."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.calls = 0
-        self._server: uvicorn.Server | None = None
 
     async def _chat(self, request: Request) -> Response:
         self.calls += 1
@@ -107,24 +102,8 @@ class LeakyProvider:
         await asyncio.sleep(5)  # "slow": longer than the gateway's timeout
         return JSONResponse({"error": error}, status_code=503)
 
-    def __enter__(self) -> LeakyProvider:
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None)
-        server = self._server = uvicorn.Server(config)
-        threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True).start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the provider did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    def routes(self) -> list[Any]:
+        return [Route("/v1/chat/completions", self._chat, methods=["POST"])]
 
 
 @pytest.fixture(scope="module")

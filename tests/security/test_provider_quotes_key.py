@@ -7,19 +7,14 @@ The provider is a real HTTP server on loopback reached through the openai SDK.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import inspect, text
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -36,19 +31,18 @@ from myia.providers.errors import ProviderError
 from myia.providers.registry import get_adapter
 from tests.conftest import make_settings
 from tests.factories import login, make_provider, make_user
-from tests.sim_support import free_port
+from tests.sim_support import StubProvider
 
 # Shapes the format rules know nothing about.
 KEYS = ["Qz7vLx2TTn4mXw9vP0aB3kRu", "my.team/key+v2=Zr81-xx~"]
 
 
-class QuotingProvider:
+class QuotingProvider(StubProvider):
     """An OpenAI-compatible endpoint that refuses every key, quoting it back."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.quoted: list[str] = []
-        self._server: uvicorn.Server | None = None
 
     async def _refuse(self, request: Request) -> JSONResponse:
         key = request.headers.get("authorization", "")[len("Bearer ") :]
@@ -69,24 +63,8 @@ class QuotingProvider:
             status_code=401,
         )
 
-    def __enter__(self) -> QuotingProvider:
-        app = Starlette(routes=[Route("/{path:path}", self._refuse, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None)
-        server = self._server = uvicorn.Server(config)
-        threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True).start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the provider did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    def routes(self) -> list[Any]:
+        return [Route("/{path:path}", self._refuse, methods=["GET", "POST"])]
 
 
 @pytest.fixture
