@@ -7,7 +7,8 @@ foreign keys are ON DELETE CASCADE, so the database does it in the same statemen
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -46,6 +47,8 @@ from myia.catalog.schemas import (
 from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider
 from myia.db.types import utcnow
 from myia.errors import ConflictError, NotFoundError
+
+RenderedT = TypeVar("RenderedT")
 
 _WRITE_INVALIDATES = (BASE_MODELS, DEPLOYMENTS)
 _WITH_DEPLOYMENTS = selectinload(BaseModel.deployments).joinedload(ModelDeployment.provider)
@@ -223,12 +226,19 @@ async def _page_parts(
     return items, [badges.get(row.id, []) for row in rows], total
 
 
-async def list_base_models(
-    *, session: AsyncSession, cache: CatalogCache, filters: BaseModelFilters
-) -> BaseModelsPublic:
-    async def load() -> BaseModelsPublic:
+async def _cached_page(
+    session: AsyncSession,
+    cache: CatalogCache,
+    filters: BaseModelFilters,
+    render: Callable[..., RenderedT],
+    kind: str,
+) -> RenderedT:
+    """One page of models, rendered by `render` (`page_object` or `page_json`) and cached
+    under `kind`."""
+
+    async def load() -> RenderedT:
         items, badges, total = await _page_parts(session, filters)
-        return page_object(
+        return render(
             BaseModelsPublic,
             items,
             badges,
@@ -237,26 +247,21 @@ async def list_base_models(
             page_size=filters.page_size,
         )
 
-    return await cache.get_or_load(BASE_MODELS, ("list", filters.cache_key()), load)
+    return await cache.get_or_load(BASE_MODELS, (kind, filters.cache_key()), load)
+
+
+async def list_base_models(
+    *, session: AsyncSession, cache: CatalogCache, filters: BaseModelFilters
+) -> BaseModelsPublic:
+    page: BaseModelsPublic = await _cached_page(session, cache, filters, page_object, "list")
+    return page
 
 
 async def list_base_models_json(
     *, session: AsyncSession, cache: CatalogCache, filters: BaseModelFilters
 ) -> bytes:
     """`list_base_models` as the JSON the API sends (catalog/pages.py)."""
-
-    async def load() -> bytes:
-        items, badges, total = await _page_parts(session, filters)
-        return page_json(
-            BaseModelsPublic,
-            items,
-            badges,
-            total=total,
-            page=filters.page,
-            page_size=filters.page_size,
-        )
-
-    return await cache.get_or_load(BASE_MODELS, ("list-json", filters.cache_key()), load)
+    return await _cached_page(session, cache, filters, page_json, "list-json")
 
 
 async def _load(session: AsyncSession, model_id: str) -> BaseModel:
