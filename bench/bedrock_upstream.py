@@ -134,28 +134,13 @@ def bedrock_direct(
 
 async def bedrock_seed(session: Any, upstream: str) -> None:
     """Provider `bench-bedrock` at `upstream`, model "Bench Bedrock" certified in us-east-1."""
-    from datetime import timedelta
+    from catalog_fill import seed_certified
 
-    from myia.db.enums import AuthType, CertificationStatus
-    from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider
-    from myia.db.types import utcnow
+    from myia.db.enums import AuthType
 
-    provider = Provider(slug="bench-bedrock", name="Bench Bedrock",
-                        auth_type=AuthType.AWS_CREDENTIALS, base_url=upstream)  # fmt: skip
-    base = BaseModel(name="Bench Bedrock", vendor="Bench", capabilities={"streaming": True})
-    session.add_all([provider, base])
-    await session.flush()
-    deployment = ModelDeployment(base_model_id=base.id, provider_id=provider.id,
-                                 deployment_id=MODEL_ID, cost_per_1m_input=1.0,
-                                 cost_per_1m_output=2.0)  # fmt: skip
-    session.add(deployment)
-    await session.flush()
-    now = utcnow()
-    results = [{"name": "streaming", "capability": "streaming", "status": "passed"}]
-    session.add(ModelCertification(
-        deployment_id=deployment.id, region=REGION, status=CertificationStatus.CERTIFIED,
-        certified_at=now, expires_at=now + timedelta(days=30), test_results=results,
-        rating=4.0, badge="RECOMMENDED"))  # fmt: skip
+    await seed_certified(session, slug="bench-bedrock", auth_type=AuthType.AWS_CREDENTIALS,
+                         base_url=upstream, model_name="Bench Bedrock", deployment_id=MODEL_ID,
+                         region=REGION)  # fmt: skip
 
 
 # --- the front: an OpenAI-style route onto one Bedrock adapter -----------------------------

@@ -9,6 +9,7 @@ bench/gateway_overhead.py (`--catalogs big`) to show what a large catalog costs 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -44,3 +45,28 @@ async def fill_catalog(db_url: str, *, seed: int = 22) -> dict[str, int]:
     finally:
         await connection.close()
     return {key: len(rows[key]) for _, key in TABLES}
+
+
+async def seed_certified(session: Any, *, slug: str, auth_type: Any, base_url: str,
+                         model_name: str, deployment_id: str, region: str = "global"
+                         ) -> None:  # fmt: skip
+    """A provider, a base model and one deployment certified (streaming) in `region`: the
+    route a gateway bench sends its requests to."""
+    from myia.db.enums import CertificationStatus
+    from myia.db.types import utcnow
+
+    provider = Provider(slug=slug, name=f"Bench {slug}", auth_type=auth_type, base_url=base_url)
+    base = BaseModel(name=model_name, vendor="Bench", capabilities={"streaming": True})
+    session.add_all([provider, base])
+    await session.flush()
+    deployment = ModelDeployment(base_model_id=base.id, provider_id=provider.id,
+                                 deployment_id=deployment_id, cost_per_1m_input=1.0,
+                                 cost_per_1m_output=2.0)  # fmt: skip
+    session.add(deployment)
+    await session.flush()
+    now = utcnow()
+    results = [{"name": "streaming", "capability": "streaming", "status": "passed"}]
+    session.add(ModelCertification(
+        deployment_id=deployment.id, region=region, status=CertificationStatus.CERTIFIED,
+        certified_at=now, expires_at=now + timedelta(days=30), test_results=results,
+        rating=4.0, badge="RECOMMENDED"))  # fmt: skip

@@ -51,7 +51,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,31 +153,9 @@ def openai_direct(
     return "/v1/chat/completions", {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
-async def seed_certified(session: Any, *, slug: str, auth_type: Any, base_url: str,
-                         model_name: str, deployment_id: str) -> None:  # fmt: skip
-    """A provider, a base model and one deployment certified (streaming) in region global."""
-    from myia.db.enums import CertificationStatus
-    from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider
-    from myia.db.types import utcnow
-
-    provider = Provider(slug=slug, name=f"Bench {slug}", auth_type=auth_type, base_url=base_url)
-    base = BaseModel(name=model_name, vendor="Bench", capabilities={"streaming": True})
-    session.add_all([provider, base])
-    await session.flush()
-    deployment = ModelDeployment(base_model_id=base.id, provider_id=provider.id,
-                                 deployment_id=deployment_id, cost_per_1m_input=1.0,
-                                 cost_per_1m_output=2.0)  # fmt: skip
-    session.add(deployment)
-    await session.flush()
-    now = utcnow()
-    results = [{"name": "streaming", "capability": "streaming", "status": "passed"}]
-    session.add(ModelCertification(
-        deployment_id=deployment.id, region="global", status=CertificationStatus.CERTIFIED,
-        certified_at=now, expires_at=now + timedelta(days=30), test_results=results,
-        rating=4.0, badge="RECOMMENDED"))  # fmt: skip
-
-
 async def openai_seed(session: Any, upstream: str) -> None:
+    from catalog_fill import seed_certified
+
     from myia.db.enums import AuthType
 
     await seed_certified(session, slug="upstream", auth_type=AuthType.API_KEY,
