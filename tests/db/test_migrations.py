@@ -27,6 +27,8 @@ EXPECTED_TABLES = {
     "api_call_logs",
     "api_keys",
     "logs",
+    "deployment_prices",
+    "price_history",
 }
 
 

@@ -59,6 +59,14 @@ class CapabilitiesSource(enum.StrEnum):
     AUTO_TEST = "auto_test"
 
 
+class PriceSourceKind(enum.StrEnum):
+    """Where a deployment's price came from (issue 27)."""
+
+    BUNDLED = "bundled"  # myia/data/pricing.yaml: a public price page, cited there
+    OPERATOR = "operator"  # typed in by an operator (API, admin page, import file)
+    DISCOVERY = "discovery"  # the provider's own model listing said so
+
+
 def db_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:
     """A SQLAlchemy Enum storing the member values (not names) under a fixed type name."""
     values: Any = lambda cls: [member.value for member in cls]  # noqa: E731

@@ -10,6 +10,7 @@ from myia.db.models.certification import (
 )
 from myia.db.models.chat import ApiCallLog, Chat, Message
 from myia.db.models.ops import LogRecord, SystemMetric
+from myia.db.models.prices import DeploymentPrice, PriceHistory
 from myia.db.models.users import (
     ProviderCredentialValidation,
     User,
@@ -24,10 +25,12 @@ __all__ = [
     "CertificationJob",
     "CertificationJobItem",
     "Chat",
+    "DeploymentPrice",
     "LogRecord",
     "Message",
     "ModelCertification",
     "ModelDeployment",
+    "PriceHistory",
     "Provider",
     "ProviderCredentialValidation",
     "SystemMetric",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from myia.db.base import Base, IdMixin, TimestampMixin
-from myia.db.enums import AuthType, CapabilitiesSource, InferenceType, db_enum
+from myia.db.enums import AuthType, CapabilitiesSource, InferenceType, PriceSourceKind, db_enum
 from myia.db.types import JSONType, UTCDateTime
 
 
@@ -74,6 +74,14 @@ class ModelDeployment(IdMixin, TimestampMixin, Base):
     cost_per_1m_input: Mapped[float | None] = mapped_column(Float)
     cost_per_1m_output: Mapped[float | None] = mapped_column(Float)
     cost_per_hour: Mapped[float | None] = mapped_column(Float)
+    # Where the three prices above come from and the day they were read there (issue 27);
+    # NULL kind with a price: a row written before prices carried their source.
+    price_source_kind: Mapped[PriceSourceKind | None] = mapped_column(
+        db_enum(PriceSourceKind, "price_source_kind")
+    )
+    price_source_name: Mapped[str | None] = mapped_column(String(200))
+    price_source_url: Mapped[str | None] = mapped_column(String(500))
+    price_as_of: Mapped[date | None] = mapped_column(Date)
     custom_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Capabilities seen on this deployment; they override the base model's when set.
     capabilities: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
