@@ -304,7 +304,7 @@ async def test_values_of_the_documented_types_are_still_accepted(
             "release_date": "2024-06-20",
             "deprecated": True,
             "capabilities": {"max_context_window": 200000, "vision": False},
-            "default_params": {"temperature": 0.7, "max_tokens": "anything goes in here"},
+            "default_params": {"temperature": 0.7, "max_tokens": 1024},
         },
         headers=admin,
     )

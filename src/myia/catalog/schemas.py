@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from myia.catalog import examples
+from myia.catalog.params import CallParams
 from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
 from myia.validation import ByValue, IsoDatetime, StrictInput
 
@@ -205,6 +206,7 @@ class BaseModelCreate(BaseModelBase, StrictInput):
     )
 
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    default_params: CallParams | None = Field(default=None, examples=[{"temperature": 0.7}])
 
 
 class BaseModelUpdate(StrictInput):
@@ -219,7 +221,7 @@ class BaseModelUpdate(StrictInput):
     family: str | None = Field(default=None, max_length=100)
     version: str | None = Field(default=None, max_length=50)
     capabilities: CapabilitiesOverride | None = None
-    default_params: dict[str, Any] | None = None
+    default_params: CallParams | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     release_date: IsoDatetime | None = None
     deprecated: StrictBool | None = None
@@ -308,6 +310,7 @@ class DeploymentCreate(DeploymentBase, StrictInput):
 
     base_model_id: str = Field(min_length=1, max_length=36)
     provider_id: str = Field(min_length=1, max_length=36)
+    custom_params: CallParams | None = None
 
 
 class DeploymentUpdate(StrictInput):
@@ -325,7 +328,7 @@ class DeploymentUpdate(StrictInput):
     cost_per_1m_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     cost_per_1m_output: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     cost_per_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    custom_params: dict[str, Any] | None = None
+    custom_params: CallParams | None = None
     capabilities: CapabilitiesOverride | None = None
     capabilities_verified_at: IsoDatetime | None = None
     capabilities_source: Annotated[CapabilitiesSource, ByValue] | None = None

@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.types import ChatRequest, ChatResponse, StreamEnd, StreamEvent
+from myia.routing.params import fill_params
 from myia.routing.pool import AdapterPool
 from myia.routing.resolve import GLOBAL_REGION
 from myia.routing.types import Route
@@ -78,13 +80,14 @@ class NoRouteAnswered(Exception):
 
 def request_for(route: Route, request: ChatRequest) -> ChatRequest:
     region = None if route.region in (None, GLOBAL_REGION) else route.region
-    return request.model_copy(
-        update={
-            "model": route.call_id or route.deployment,
-            "region": region,
-            "inference_type": route.inference_type,
-        }
-    )
+    update: dict[str, Any] = {
+        "model": route.call_id or route.deployment,
+        "region": region,
+        "inference_type": route.inference_type,
+    }
+    if route.params:  # most routes have none: no cost beyond this test
+        fill_params(update, request, route.params)
+    return request.model_copy(update=update)
 
 
 def _ms(start: float) -> float:

@@ -24,6 +24,7 @@ from myia.db.enums import InferenceType
 from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider
 from myia.db.types import utcnow
 from myia.providers.bedrock.model_ids import profile_id_for_deployment
+from myia.routing.params import NO_PARAMS, merge_params
 from myia.routing.types import CertificationView, Needs, ProviderRef, Route
 
 ROUTE_TABLE_KEY = ("routing", "route_table")
@@ -48,6 +49,8 @@ class DeploymentEntry:
     certifications: tuple[CertificationView, ...]
     # region -> the model id to call from there, when not `deployment` (see `_call_ids`).
     call_ids: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # default_params under custom_params (`myia.routing.params.merge_params`).
+    params: Mapping[str, Any] = field(default=NO_PARAMS, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class ModelEntry:
     vendor: str
     created: int
     deployments: tuple[DeploymentEntry, ...]
+    base_id: str = ""  # the base model's row id (a user's enabled_models name these)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +150,7 @@ _DEPLOYMENT_COLUMNS = (
     ModelDeployment.cost_per_1m_output,
     ModelDeployment.capabilities,
     ModelDeployment.provider_config,
+    ModelDeployment.custom_params,
     Provider.id,
     Provider.slug,
     Provider.auth_type,
@@ -155,6 +160,7 @@ _DEPLOYMENT_COLUMNS = (
     BaseModel.vendor,
     BaseModel.created_at,
     BaseModel.capabilities,
+    BaseModel.default_params,
 )
 _CERTIFICATION_COLUMNS = (
     ModelCertification.deployment_id,
@@ -220,8 +226,9 @@ async def load_route_table(*, database: Database) -> RouteTable:
     grouped: dict[str, list[DeploymentEntry]] = {}
     bases: dict[str, tuple[str, str, int]] = {}
     for (row_id, base_id, deployment_id, inference_type, price_in, price_out, capabilities,
-         provider_config, provider_id, slug, auth_type, base_url, is_simulated, base_name,
-         vendor, created_at, base_capabilities) in deployments:  # fmt: skip
+         provider_config, custom_params, provider_id, slug, auth_type, base_url, is_simulated,
+         base_name, vendor, created_at, base_capabilities, default_params,
+         ) in deployments:  # fmt: skip
         provider = providers.get(provider_id)
         if provider is None:
             provider = providers[provider_id] = ProviderRef(
@@ -240,6 +247,7 @@ async def load_route_table(*, database: Database) -> RouteTable:
                 claimed=_claimed(base_capabilities, capabilities),
                 certifications=tuple(view for _, view in rows),
                 call_ids=_call_ids(ids, (region for region, _ in rows)),
+                params=merge_params(default_params, custom_params),
             )
         )
         if base_id not in bases:
@@ -253,7 +261,12 @@ async def load_route_table(*, database: Database) -> RouteTable:
         if slug in models:  # two names with one slug: the later one keeps its exact name only
             slug = f"{slug}-{base_id[:8]}"
         models[slug] = ModelEntry(
-            id=slug, name=name, vendor=vendor, created=created, deployments=tuple(entries)
+            id=slug,
+            name=name,
+            vendor=vendor,
+            created=created,
+            deployments=tuple(entries),
+            base_id=base_id,
         )
         aliases.setdefault(name.lower(), slug)
         for entry in entries:
@@ -299,6 +312,7 @@ def _routes_of(
             certified=certified,
             inference_type=d.inference_type,
             call_id=d.call_ids.get(region) if region else None,
+            params=d.params,
         )
 
     for view in d.certifications:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from myia.db.enums import AuthType, InferenceType
 
@@ -11,6 +14,7 @@ from myia.db.enums import AuthType, InferenceType
 TOOL_CALLING = "tool_calling"
 VISION = "vision"
 STREAMING = "streaming"
+STRUCTURED_OUTPUT = "structured_output"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +24,15 @@ class Needs:
     tools: bool = False
     vision: bool = False
     streaming: bool = False
+    structured: bool = False  # response_format json_schema / json_object
 
     def capabilities(self) -> tuple[str, ...]:
-        wanted = ((self.tools, TOOL_CALLING), (self.vision, VISION), (self.streaming, STREAMING))
+        wanted = (
+            (self.tools, TOOL_CALLING),
+            (self.vision, VISION),
+            (self.streaming, STREAMING),
+            (self.structured, STRUCTURED_OUTPUT),
+        )
         return tuple(name for on, name in wanted if on)
 
 
@@ -60,6 +70,9 @@ class CertificationView:
         return capability in self.passed and capability not in self.failed
 
 
+_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One candidate for a request: a deployment in a region, with its price and verdict.
@@ -82,6 +95,9 @@ class Route:
     # The id the adapter sends when it is not `deployment`: a Bedrock inference-profile
     # deployment is called by the profile id discovered for `region`, as certification does.
     call_id: str | None = None
+    # The deployment's call parameters (model defaults under deployment overrides), merged
+    # when the route table loads; empty for most routes (`myia.routing.params`).
+    params: Mapping[str, Any] = field(default_factory=lambda: _NO_PARAMS)
 
     @property
     def priced(self) -> bool:
