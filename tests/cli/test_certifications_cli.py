@@ -200,3 +200,41 @@ def test_show_and_check_print_the_measured_figures(cli_db: str, invoke: Invoke) 
     assert "tools 80% valid" in table
     # A FAILED row reads rating 0 with its partial score, never stars and a 4.1.
     assert "❌ 0 (partial 4.1)" in table and "☆☆☆☆☆ 4.1" not in table
+
+
+def test_certify_uncertified_queues_only_the_missing_pairs(cli_db: str, invoke: Invoke) -> None:
+    from myia.db.models import CertificationJob, CertificationJobItem, ModelDeployment
+
+    result = invoke("certify", "--uncertified", "--no-wait")
+    assert result.exit_code == 0, result.output
+
+    async def queued(session: AsyncSession) -> list[list[tuple[str, str]]]:
+        """Each job's (deployment, region) items, oldest job first."""
+        jobs = (
+            await session.execute(select(CertificationJob.id).order_by(CertificationJob.created_at))
+        ).scalars()
+        found = []
+        for job_id in jobs.all():
+            items = await session.execute(
+                select(ModelDeployment.deployment_id, CertificationJobItem.region)
+                .join(ModelDeployment, CertificationJobItem.deployment_id == ModelDeployment.id)
+                .where(CertificationJobItem.job_id == job_id)
+            )
+            found.append(sorted((d, r) for d, r in items.all()))
+        return found
+
+    jobs = run_on(cli_db, queued)
+    assert len(jobs) == 1
+    pairs = set(jobs[0])
+    # The 10 pairs `certifications uncertified` lists, and none that has a row (even an
+    # expired or a failed one).
+    assert len(jobs[0]) == len(pairs) == 10
+    assert (CLAUDE, "eu-west-1") in pairs and ("gpt-3.5-turbo", "global") in pairs
+    for certified in ((NOVA, "us-east-1"), (NOVA, "eu-west-1"), (CLAUDE, "us-east-1")):
+        assert certified not in pairs
+    assert ("gpt-4o", "global") not in pairs
+
+    # Combined with another selection: only that vendor's missing pairs.
+    openai_only = invoke("certify", "--uncertified", "--vendor", "openai", "--no-wait")
+    assert openai_only.exit_code == 0, openai_only.output
+    assert run_on(cli_db, queued)[1] == [("gpt-3.5-turbo", "global")]

@@ -18,6 +18,7 @@ ADMIN_PAGES = [
     "/admin/discovery",
     "/admin/queue",
     "/admin/health",
+    "/admin/logs",
 ]
 
 

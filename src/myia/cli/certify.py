@@ -64,14 +64,20 @@ def certify(
         "--probe-unlisted",
         help="Also certify in regions where a deployment is not known to be offered.",
     ),
+    uncertified: bool = typer.Option(
+        False,
+        "--uncertified",
+        help="Only deployment × region pairs without any certification yet (combines with "
+        "the other selections; alone: every active deployment).",
+    ),
 ) -> None:
     """Certify models: one (--model), a vendor, a region, or all — per deployment × region."""
     models = model or []
     chosen_regions = [*(region or []), *split_list(regions)]
     if models and all_models:
         raise fail("--model and --all cannot be combined: choose one (nothing was created)")
-    if not (models or vendor or region or all_models or provider):
-        raise fail("nothing to certify: pass --model, --vendor, --region or --all")
+    if not (models or vendor or region or all_models or provider or uncertified):
+        raise fail("nothing to certify: pass --model, --vendor, --region, --all or --uncertified")
     selection = build_selection(
         models=models,
         vendor=vendor,
@@ -80,6 +86,7 @@ def certify(
         regions=chosen_regions,
         deep=deep,
         probe_unlisted=probe_unlisted,
+        recertify="uncertified" if uncertified else None,
     )
     say("🎯 Starting certification...")
     print_skipped(selection)

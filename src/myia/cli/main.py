@@ -60,6 +60,11 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
         "Health of the database, queue and workers; with --alerts, exit 1 when an alert fires.",
     ),
     LazyCommand(
+        "logs",
+        _CLI + "logs",
+        "Read the application logs stored in the database (LOG_TO_DB), newest last.",
+    ),
+    LazyCommand(
         "db",
         _CLI + "db",
         "Database: diagnose, migrate, seed, backup, restore, reset, prune.",

@@ -6,6 +6,7 @@ from myia.web.routes import (
     admin_catalog,
     admin_certifications,
     admin_jobs,
+    admin_logs,
     admin_ops,
     auth,
     chat,
@@ -15,4 +16,4 @@ from myia.web.routes import (
 
 WEB_ROUTERS: list[APIRouter] = [auth.router, chat.router, models.router, user_settings.router]
 WEB_ROUTERS += [admin_certifications.router, admin_jobs.router, admin_catalog.router]
-WEB_ROUTERS += [admin_ops.router]
+WEB_ROUTERS += [admin_ops.router, admin_logs.router]
