@@ -307,3 +307,35 @@ def run_on(db_url: str, build: Any) -> Any:
             await database.dispose()
 
     return asyncio.run(main())
+
+
+async def make_chat_history(
+    session: AsyncSession, *, user_id: str, messages: int, title: str = "Long chat"
+) -> str:
+    """A chat of `messages` stored turns (user, assistant, …), inserted directly — no model
+    called. Pairs share a timestamp, as a question and its answer can on a coarse clock, so
+    ordering ties are broken by id. Assistant turns carry a `sent_context`. The chat's id."""
+    from datetime import timedelta
+
+    from myia.db.models import Chat, Message
+    from myia.db.types import utcnow
+
+    chat = Chat(user_id=user_id, title=title)
+    session.add(chat)
+    await session.flush()
+    start = utcnow() - timedelta(days=1)
+    for n in range(messages):
+        assistant = n % 2 == 1
+        sent = {"messages": [{"role": "user", "content": f"message {n - 1}"}], "model": "demo"}
+        session.add(
+            Message(
+                id=f"{n // 2:08d}-{n % 2}{uuid.uuid4().hex[:26]}",  # 36 chars, ids sort in order
+                chat_id=chat.id,
+                role="assistant" if assistant else "user",
+                content=f"message {n}",
+                sent_context=sent if assistant else None,
+                created_at=start + timedelta(seconds=n // 2),
+            )
+        )
+    await session.commit()
+    return str(chat.id)

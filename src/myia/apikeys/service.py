@@ -38,6 +38,8 @@ class KeyOwner:
     user_id: str
     role: str
     default_region: str | None
+    # The owner's enabled base models (myia.users.settings); None: every model.
+    enabled_models: frozenset[str] | None = None
 
 
 def hash_key(key: str) -> str:
@@ -102,6 +104,9 @@ async def _lookup(database: Database, digest: str) -> KeyOwner | None:
             user_id=row.user_id,
             role=str(row.user.role.value if hasattr(row.user.role, "value") else row.user.role),
             default_region=settings.default_region if settings else None,
+            enabled_models=frozenset(settings.enabled_models)
+            if settings and settings.enabled_models
+            else None,
         )
 
 

@@ -27,6 +27,20 @@ def _storable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_storable)]
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _title(value: str) -> str:
+    """One line of visible text: a title is shown in the chat list and the page heading."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    if _CONTROL.search(value):
+        raise ValueError("must be one line without control characters")
+    return value
+
+
+Title = Annotated[str, AfterValidator(_storable), AfterValidator(_title)]
 
 
 class _Input(StrictInput):
@@ -34,11 +48,11 @@ class _Input(StrictInput):
 
 
 class ChatCreate(_Input):
-    title: Text = Field(default="New chat", min_length=1, max_length=MAX_TITLE)
+    title: Title = Field(default="New chat", min_length=1, max_length=MAX_TITLE)
 
 
 class ChatUpdate(_Input):
-    title: Text = Field(min_length=1, max_length=MAX_TITLE)
+    title: Title = Field(min_length=1, max_length=MAX_TITLE)
 
 
 class ChatPublic(BaseModel):
@@ -99,3 +113,14 @@ class MessagesPublic(BaseModel):
     count: int
     page: int
     page_size: int
+
+
+class MessageWindow(BaseModel):
+    """Messages read backwards from the newest (`?limit=` / `?before=`), oldest first."""
+
+    data: list[MessagePublic]
+    count: int = Field(description="Messages in the whole chat")
+    limit: int
+    earlier: str | None = Field(
+        description="Pass as `before` for the page before this one; null at the chat's start"
+    )

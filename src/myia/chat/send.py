@@ -57,6 +57,7 @@ from myia.routing.public_errors import log_failure, no_route_message, provider_e
 from myia.routing.resolve import why_no_route
 from myia.telemetry.attempts import attempt_recorder
 from myia.telemetry.cost import priced
+from myia.users.settings import Enabled, enabled_models, is_enabled
 
 log = get_logger(__name__)
 
@@ -121,9 +122,15 @@ class PreparedSend:
 
 
 async def _routes(
-    *, cache: CatalogCache, database: Database, model: str, region: str | None
+    *, cache: CatalogCache, database: Database, model: str, region: str | None, enabled: Enabled
 ) -> list[Route]:
     # The single call site that decides which deployment answers a chat.
+    if enabled is not None:
+        found, _ = (await route_table(cache=cache, database=database)).find(model)
+        if found is not None and not is_enabled(found.base_id, enabled):
+            raise InvalidInputError(
+                "model", f"'{model}' is not enabled in your settings (enabled_models)"
+            )
     routes = await resolve_routes(
         cache=cache,
         database=database,
@@ -211,7 +218,13 @@ async def prepare_send(
     region = data.region or await session.scalar(
         select(UserSettings.default_region).where(UserSettings.user_id == user_id)
     )
-    routes = await _routes(cache=cache, database=database, model=data.model, region=region)
+    routes = await _routes(
+        cache=cache,
+        database=database,
+        model=data.model,
+        region=region,
+        enabled=await enabled_models(session=session, user_id=user_id),
+    )
     context = build_context(
         history=await _history(session, chat_id),
         content=data.content,

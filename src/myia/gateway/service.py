@@ -38,6 +38,7 @@ from myia.routing.public_errors import log_failure
 from myia.routing.resolve import select_routes, why_no_route
 from myia.routing.types import Needs
 from myia.telemetry.attempts import attempt_recorder
+from myia.users.settings import is_enabled
 
 log = get_logger(__name__)
 REGION_HEADER = "x-myia-region"
@@ -88,11 +89,14 @@ class Gateway:
         except AuthenticationError as exc:
             raise unauthorized(f"{exc}; create one with POST /api/v2/api-keys") from exc
 
-    async def models(self) -> bytes:
-        """GET /v1/models: the models with at least one routable deployment."""
+    async def models(self, owner: KeyOwner | None = None) -> bytes:
+        """GET /v1/models: the models with at least one routable deployment (and, for
+        `owner`, only those their enabled_models setting leaves in)."""
         table = await route_table(cache=self.cache, database=self.database)
         data = []
         for entry in table.models.values():
+            if owner is not None and not is_enabled(entry.base_id, owner.enabled_models):
+                continue
             routes = select_routes(
                 table=table,
                 model=entry.id,
@@ -127,6 +131,15 @@ class Gateway:
         self, request: GatewayRequest, *, owner: KeyOwner, region_header: str | None
     ) -> list[Route]:
         table = await route_table(cache=self.cache, database=self.database)
+        found, _ = table.find(request.model)
+        if found is not None and not is_enabled(found.base_id, owner.enabled_models):
+            # Refused as an unknown model, consistent with the listing that leaves it out.
+            raise GatewayError(
+                404,
+                f"the model '{request.model}' is not enabled in your settings (enabled_models)",
+                param="model",
+                code="model_not_found",
+            )
         routes = select_routes(
             table=table,
             model=request.model,
@@ -144,7 +157,6 @@ class Gateway:
                 needs=request.needs,
                 allow_uncertified=self.settings.allow_uncertified,
             )
-            found, _ = table.find(request.model)
             raise GatewayError(
                 404 if found is None else 400,
                 message,

@@ -1,7 +1,11 @@
 """A user's settings: theme, default region, enabled models.
 
-The default region is the gateway's region preference for that user's calls; enabled models
-(base model ids; empty = every model) narrow the user's model picker.
+The default region is the gateway's region preference for that user's calls. Enabled models
+are base model ids: an empty list (the default), or no settings row at all, means every
+model is enabled; a non-empty list means only those. They narrow that user's chat model
+picker and `GET /v1/models` for their API keys, and a model outside the list is refused to
+them by name (chat: the `model` field; /v1: 404 `model_not_found`, as an unknown model).
+A listed model that is later deleted from the catalog simply matches nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.apikeys.service import API_KEYS
+from myia.catalog.cache import CatalogCache
 from myia.db.models import BaseModel, UserSettings
 from myia.errors import InvalidInputError
 from myia.validation import StrictInput
@@ -55,8 +61,10 @@ async def get_user_settings(*, session: AsyncSession, user_id: str) -> UserSetti
 
 
 async def update_user_settings(
-    *, session: AsyncSession, user_id: str, data: UserSettingsUpdate
+    *, session: AsyncSession, cache: CatalogCache, user_id: str, data: UserSettingsUpdate
 ) -> UserSettingsPublic:
+    """Only the fields sent change. The gateway's cached key owners carry the default region
+    and enabled models, so they are dropped in every process."""
     changes = data.model_dump(exclude_unset=True)
     if changes.get("theme", "") is None:
         raise InvalidInputError("theme", "may not be null")
@@ -71,6 +79,7 @@ async def update_user_settings(
     for name, value in changes.items():
         setattr(row, name, value)
     await session.commit()
+    await cache.invalidate_now(API_KEYS)
     return UserSettingsPublic.model_validate(row)
 
 
@@ -79,3 +88,23 @@ async def preferred_region(*, session: AsyncSession, user_id: str) -> str | None
     return await session.scalar(
         select(UserSettings.default_region).where(UserSettings.user_id == user_id)
     )
+
+
+Enabled = frozenset[str] | None  # base model ids; None: every model
+
+
+def enabled_set(stored: list[str] | None) -> Enabled:
+    """The stored list as a set; None (every model) when empty or absent."""
+    return frozenset(stored) if stored else None
+
+
+def is_enabled(base_id: str, enabled: Enabled) -> bool:
+    return enabled is None or base_id in enabled
+
+
+async def enabled_models(*, session: AsyncSession, user_id: str) -> Enabled:
+    """The user's enabled base models; None when every model is enabled."""
+    stored = await session.scalar(
+        select(UserSettings.enabled_models).where(UserSettings.user_id == user_id)
+    )
+    return enabled_set(stored)

@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from myia.api.deps import CacheDep, CurrentUser, SessionDep, SettingsDep, StateDep
 from myia.catalog import openapi
 from myia.chat import service
+from myia.chat.history import MAX_CURSOR, WINDOW, message_window
 from myia.chat.schemas import (
     MAX_PAGE_SIZE,
     ChatCreate,
@@ -27,8 +28,10 @@ from myia.chat.schemas import (
     MessagePublic,
     MessageSend,
     MessagesPublic,
+    MessageWindow,
 )
 from myia.chat.send import ChatEvent, prepare_send, stream_reply
+from myia.errors import InvalidInputError
 from myia.routing import AdapterPool
 
 
@@ -95,18 +98,54 @@ async def delete_chat(chat_id: ChatId, user: CurrentUser, session: SessionDep) -
 
 @router.get(
     "/{chat_id}/messages",
-    summary="A chat's history, oldest first, paged",
+    summary="A chat's history: paged from the start, or backwards from the newest",
     responses=openapi.READ_ONE,
 )
 async def list_messages(
     chat_id: ChatId,
     user: CurrentUser,
     session: SessionDep,
-    page: Page = 1,
-    page_size: PageSize = 50,
-) -> MessagesPublic:
+    page: Annotated[int | None, Query(ge=1, le=1_000_000, description="1-based page")] = None,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page (50)")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_PAGE_SIZE,
+            description=f"Backwards mode: the newest `limit` messages ({WINDOW} with `before`)",
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_CURSOR,
+            description="Backwards mode: the messages before this cursor (a page's `earlier`)",
+        ),
+    ] = None,
+) -> MessagesPublic | MessageWindow:
+    """`page`/`page_size`: oldest first from the start of the chat. `limit`/`before`: the
+    newest messages and then, page by page, the ones before (each page oldest first, with
+    `earlier` the cursor of the page before it). The two modes do not mix."""
+    if limit is not None or before is not None:
+        if page is not None or page_size is not None:
+            name = "page" if page is not None else "page_size"
+            raise InvalidInputError(name, "cannot be combined with limit/before")
+        return await message_window(
+            session=session,
+            user_id=user.id,
+            chat_id=chat_id,
+            before=before,
+            limit=limit or WINDOW,
+        )
     return await service.list_messages(
-        session=session, user_id=user.id, chat_id=chat_id, page=page, page_size=page_size
+        session=session,
+        user_id=user.id,
+        chat_id=chat_id,
+        page=page or 1,
+        page_size=page_size or 50,
     )
 
 

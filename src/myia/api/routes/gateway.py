@@ -106,7 +106,7 @@ async def list_models(request: Request) -> Response:
     try:
         owner = await gateway.authenticate(request.headers.get("authorization"))
         user_id_var.set(owner.user_id)
-        return Response(await gateway.models(), media_type=_JSON)
+        return Response(await gateway.models(owner), media_type=_JSON)
     except GatewayError as exc:
         return _error(exc)
     except Exception as exc:
@@ -252,7 +252,7 @@ class GatewayFastPath:
             owner = await gateway.authenticate(_header(scope, b"authorization"))
             user_id_var.set(owner.user_id)
             if route.path_format == _MODELS:
-                await _send_json(send, 200, await gateway.models())
+                await _send_json(send, 200, await gateway.models(owner))
                 return
             answer = await gateway.complete(
                 owner=owner,

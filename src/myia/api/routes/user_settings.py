@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from myia.api.deps import CurrentUser, SessionDep
+from myia.api.deps import CacheDep, CurrentUser, SessionDep
 from myia.users.settings import (
     UserSettingsPublic,
     UserSettingsUpdate,
@@ -22,8 +22,8 @@ async def read_settings(user: CurrentUser, session: SessionDep) -> UserSettingsP
 
 @router.put("", summary="Change my settings (partial)")
 async def change_settings(
-    body: UserSettingsUpdate, user: CurrentUser, session: SessionDep
+    body: UserSettingsUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
 ) -> UserSettingsPublic:
     """Only the fields sent change. `default_region` is the gateway's region preference;
     `enabled_models` lists base model ids (empty: every model)."""
-    return await update_user_settings(session=session, user_id=user.id, data=body)
+    return await update_user_settings(session=session, cache=cache, user_id=user.id, data=body)

@@ -90,7 +90,7 @@ async def save_preferences(
         data = UserSettingsUpdate.model_validate(
             {"theme": field(form, "theme"), "default_region": field(form, "default_region") or None}
         )
-        await update_user_settings(session=session, user_id=viewer.user.id, data=data)
+        await update_user_settings(session=session, cache=cache, user_id=viewer.user.id, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc)
     except MyIAError as exc:
