@@ -25,7 +25,7 @@ mode instead was rejected: it would mean a custom body reader on every route, it
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, model_validator
@@ -125,6 +125,18 @@ def _iso_string(value: Any) -> Any:
 IsoDatetime = Annotated[datetime, Strict(False), BeforeValidator(_iso_string)]
 """A date-time field of a strict input: an ISO 8601 string (or a datetime from Python), never
 a number. Its JSON Schema is unchanged (`string`, `date-time`)."""
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):  # built in Python (CLI, services, tests)
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise PydanticCustomError("date_type", "Input should be an ISO 8601 date, like 2026-12-01")
+
+
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date)]
+"""A calendar-date field of a strict input: `YYYY-MM-DD` (or a date from Python)."""
 
 ByValue = Strict(False)
 """`Annotated[SomeEnum, ByValue]`: an enum field of a strict input, given by its exact value

@@ -19,6 +19,7 @@ from myia.catalog.badges import Badge, badges_by_deployment, certification_condi
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.filters import DeploymentFilters, ModelDeploymentFilters
 from myia.catalog.pages import page_json, page_object, page_total
+from myia.catalog.price_history import ChangeVia, Price, PriceSource, record_price_change
 from myia.catalog.schemas import (
     CapabilitiesOverride,
     DeploymentCreate,
@@ -43,6 +44,10 @@ _COLUMNS = (
     "cost_per_1m_input",
     "cost_per_1m_output",
     "cost_per_hour",
+    "price_source_kind",
+    "price_source_name",
+    "price_source_url",
+    "price_as_of",
     "custom_params",
     "capabilities",
     "capabilities_verified_at",
@@ -337,22 +342,92 @@ def _stored_override(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in (values or {}).items() if v is not None} or None
 
 
+_PRICE_FIELDS = ("cost_per_1m_input", "cost_per_1m_output", "cost_per_hour")
+_SOURCE_FIELDS = ("price_source_name", "price_source_url", "price_as_of")
+
+
+def _price_change(
+    changes: dict[str, Any], row: ModelDeployment | None
+) -> tuple[Price, PriceSource | None] | None:
+    """Take the price and source fields out of `changes`: the new price and its source, or
+    None when none was sent. A new price sent without a source kind is the operator's entry,
+    dated today unless `price_as_of` says otherwise; a source sent alone re-labels the
+    current price (fields not sent keep their values)."""
+    sent_price = {k: changes.pop(k) for k in _PRICE_FIELDS if k in changes}
+    kind_sent = "price_source_kind" in changes
+    kind = changes.pop("price_source_kind", None)
+    sent_source = {k: changes.pop(k) for k in _SOURCE_FIELDS if k in changes}
+    if not sent_price and not kind_sent and not sent_source:
+        return None
+    current = Price(None, None, None)
+    if row is not None:
+        current = Price(row.cost_per_1m_input, row.cost_per_1m_output, row.cost_per_hour)
+    price = Price(
+        sent_price.get("cost_per_1m_input", current.input),
+        sent_price.get("cost_per_1m_output", current.output),
+        sent_price.get("cost_per_hour", current.hour),
+    )
+    if price == Price(None, None, None):
+        if kind is not None or any(v is not None for v in sent_source.values()):
+            raise InvalidInputError("price_source_kind", "a price source needs a price")
+        return price, None
+    repriced = row is None or price != current
+    if row is not None and not repriced and row.price_source_kind is not None:
+        base = PriceSource(
+            row.price_source_kind, row.price_source_name, row.price_source_url, row.price_as_of
+        )
+    else:
+        base = PriceSource.operator()
+    source = PriceSource(
+        kind=kind or base.kind,
+        name=sent_source.get("price_source_name", base.name),
+        url=sent_source.get("price_source_url", base.url),
+        as_of=sent_source.get("price_as_of", base.as_of),
+    )
+    return price, source
+
+
 async def create_deployment(
-    *, session: AsyncSession, cache: CatalogCache, data: DeploymentCreate
+    *,
+    session: AsyncSession,
+    cache: CatalogCache,
+    data: DeploymentCreate,
+    via: ChangeVia = ChangeVia.API,
+    changed_by: str | None = None,
 ) -> DeploymentPublic:
     values = data.model_dump()
     await _check_references(session, values)
     await _ensure_unique(session, data.provider_id, data.deployment_id, except_id=None)
     values["capabilities"] = _stored_override(values["capabilities"])
+    for name in ("price_source_kind", *_SOURCE_FIELDS):
+        if values[name] is None:  # not given: a price alone is the operator's, dated today
+            del values[name]
+    change = _price_change(values, None)
     row = ModelDeployment(**values)
     session.add(row)
+    if change is not None:
+        price, source = change
+        await record_price_change(
+            session=session,
+            deployment=row,
+            price=price,
+            source=source,
+            via=via,
+            changed_by=changed_by,
+        )
     await session.commit()
     await cache.invalidate(*_WRITE_INVALIDATES)
     return await _with_badges(session, await _load(session, row.id))
 
 
 async def update_deployment(
-    *, session: AsyncSession, cache: CatalogCache, deployment_id: str, data: DeploymentUpdate
+    *,
+    session: AsyncSession,
+    cache: CatalogCache,
+    deployment_id: str,
+    data: DeploymentUpdate,
+    via: ChangeVia = ChangeVia.API,
+    changed_by: str | None = None,
 ) -> DeploymentPublic:
     row = await _load(session, deployment_id)
     changes = data.model_dump(exclude_unset=True)
@@ -365,8 +440,19 @@ async def update_deployment(
     if "capabilities" in changes and changes["capabilities"] is not None:
         sent = data.capabilities.model_dump(exclude_unset=True) if data.capabilities else {}
         changes["capabilities"] = _stored_override({**(row.capabilities or {}), **sent})
+    change = _price_change(changes, row)
     for name, value in changes.items():
         setattr(row, name, value)
+    if change is not None:
+        price, source = change
+        await record_price_change(
+            session=session,
+            deployment=row,
+            price=price,
+            source=source,
+            via=via,
+            changed_by=changed_by,
+        )
     await session.commit()
     await cache.invalidate(*_WRITE_INVALIDATES)
     return await _with_badges(session, await _load(session, deployment_id))

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.catalog.bundled_prices import record_bundled_price
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.capability_data import CapabilityData, default_capability_data
 from myia.catalog.discovery_report import (
@@ -37,14 +38,15 @@ from myia.catalog.discovery_rules import (
     parse_blacklist,
     slugify_vendor,
 )
+from myia.catalog.price_history import ChangeVia, Price, PriceSource, record_price_change
 from myia.catalog.schemas import Capabilities
 from myia.config import get_settings
 from myia.credentials.connections import connection_for
-from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
+from myia.db.enums import AuthType, CapabilitiesSource, InferenceType, PriceSourceKind
 from myia.db.models import BaseModel, ModelDeployment, Provider
 from myia.db.types import utcnow
 from myia.errors import ConflictError, InvalidInputError
-from myia.maintenance.pricing_file import PricingTable, default_pricing
+from myia.maintenance.pricing_file import PriceEntry, PricingTable, default_pricing
 from myia.observability.logging import get_logger
 from myia.providers.adapter import ProviderAdapter
 from myia.providers.bedrock.model_ids import choose_profile
@@ -193,7 +195,7 @@ async def discover(
     report.added = await _mark_existing_names(session, plans)
     report.base_models_created = len({p.name for p in report.added if not p.base_model_exists})
     if not dry_run and (report.added or extend):
-        await _write(session, provider_id, report.added, extend)
+        await _write(session, provider_id, slug, report.added, extend)
         await cache.invalidate(BASE_MODELS, DEPLOYMENTS)
     log.info(
         "model discovery",
@@ -291,14 +293,15 @@ def _seen_in_region(
 
 def _price(
     model: DiscoveredModel, slug: str, pricing: PricingTable
-) -> tuple[float | None, float | None, str, dict[str, Any]]:
+) -> tuple[float | None, float | None, str, dict[str, Any], PriceEntry | None]:
     entry = pricing.entry_for(slug, model.model_id)
     if entry is not None:
-        return entry.input, entry.output, PRICE_FROM_FILE, {"price_as_of": entry.as_of.isoformat()}
+        extra = {"price_as_of": entry.as_of.isoformat()}
+        return entry.input, entry.output, PRICE_FROM_FILE, extra, entry
     listed = listing_price(model)
     if listed is not None:
-        return listed[0], listed[1], PRICE_FROM_LISTING, {}
-    return None, None, PRICE_UNKNOWN, {}  # unknown is null, never 0 (free)
+        return listed[0], listed[1], PRICE_FROM_LISTING, {}, None
+    return None, None, PRICE_UNKNOWN, {}, None  # unknown is null, never 0 (free)
 
 
 def _plan(
@@ -329,7 +332,7 @@ def _plan(
         max_context_window=context,
         max_output_tokens=family.max_output_tokens if family else None,
     ).model_dump()
-    cost_in, cost_out, source, price_extra = _price(model, slug, pricing)
+    cost_in, cost_out, source, price_extra, entry = _price(model, slug, pricing)
     config: dict[str, Any] = {
         "price_source": source,
         **price_extra,
@@ -358,6 +361,7 @@ def _plan(
         cost_per_1m_input=cost_in,
         cost_per_1m_output=cost_out,
         price_source=source,
+        price_entry=entry,
         provider_config=config,
         deprecated=model.lifecycle_status == "LEGACY",
     )
@@ -380,9 +384,32 @@ def _override(base: dict[str, Any] | None, wanted: dict[str, Any]) -> dict[str, 
     return diff or None
 
 
+async def _record_price(
+    session: AsyncSession, row: ModelDeployment, plan: ModelPlan, provider_slug: str
+) -> None:
+    """The new deployment's price with its source: the bundled table's entry, or what the
+    provider's own listing states (dated today); nothing when neither knows it."""
+    if plan.price_entry is not None:
+        await record_bundled_price(
+            session=session, deployment=row, entry=plan.price_entry, via=ChangeVia.DISCOVERY
+        )
+    elif plan.cost_per_1m_input is not None and plan.cost_per_1m_output is not None:
+        listing = PriceSource(
+            PriceSourceKind.DISCOVERY, f"{provider_slug} model listing", None, utcnow().date()
+        )
+        await record_price_change(
+            session=session,
+            deployment=row,
+            price=Price(plan.cost_per_1m_input, plan.cost_per_1m_output),
+            source=listing,
+            via=ChangeVia.DISCOVERY,
+        )
+
+
 async def _write(
     session: AsyncSession,
     provider_id: str,
+    provider_slug: str,
     plans: list[ModelPlan],
     extend: list[tuple[ModelDeployment, dict[str, Any]]],
 ) -> None:
@@ -407,20 +434,18 @@ async def _write(
             bases[plan.name] = base
         else:
             override = _override(base.capabilities, plan.capabilities)
-        session.add(
-            ModelDeployment(
-                base_model_id=base.id,
-                provider_id=provider_id,
-                deployment_id=plan.deployment_id,
-                inference_type=plan.inference_type,
-                provider_config=plan.provider_config,
-                cost_per_1m_input=plan.cost_per_1m_input,
-                cost_per_1m_output=plan.cost_per_1m_output,
-                capabilities=override,
-                # Curated claims, not test results: certification replaces them (auto_test).
-                capabilities_source=CapabilitiesSource.MANUAL,
-            )
+        row = ModelDeployment(
+            base_model_id=base.id,
+            provider_id=provider_id,
+            deployment_id=plan.deployment_id,
+            inference_type=plan.inference_type,
+            provider_config=plan.provider_config,
+            capabilities=override,
+            # Curated claims, not test results: certification replaces them (auto_test).
+            capabilities_source=CapabilitiesSource.MANUAL,
         )
+        session.add(row)
+        await _record_price(session, row, plan, provider_slug)
     for deployment, config in extend:
         # A new dict, not an in-place edit: the JSON column must see the change.
         deployment.provider_config = config

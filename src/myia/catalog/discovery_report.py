@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from myia.db.enums import InferenceType
+from myia.maintenance.pricing_file import PriceEntry
 
 PRICE_FROM_FILE = "pricing_file"
 PRICE_FROM_LISTING = "listing"
@@ -31,6 +32,8 @@ class ModelPlan:
     deprecated: bool = False
     # True when a base model of this name exists already (the deployment joins it).
     base_model_exists: bool = False
+    # The bundled table's entry the price came from (its source page, date, regional prices).
+    price_entry: PriceEntry | None = field(default=None, compare=False, repr=False)
 
     @property
     def needs_profile(self) -> bool:

@@ -113,3 +113,10 @@ class PriceQuery(QueryInput):
 
     input_tokens: int = Field(default=1000, ge=0, le=10**9, description="Input tokens")
     output_tokens: int = Field(default=1000, ge=0, le=10**9, description="Output tokens")
+    region: str | None = Field(
+        default=None,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Price calls made from this region: its own or its geography's price "
+        "where the provider prices it differently",
+    )

@@ -13,8 +13,9 @@ from sqlalchemy.orm import contains_eager
 from myia.catalog.cache import DEPLOYMENTS, CatalogCache
 from myia.catalog.filters import PriceQuery
 from myia.catalog.schemas import PriceComparison, PriceQuote
-from myia.db.models import BaseModel, ModelDeployment, Provider
+from myia.db.models import BaseModel, DeploymentPrice, ModelDeployment, Provider
 from myia.errors import NotFoundError
+from myia.telemetry.cost import NO_REGIONAL_PRICES, RegionalPrices, price_in_region
 
 TOKENS_PER_PRICE_UNIT = 1_000_000
 # Prices are per million tokens; rounding hides float noise (0.1 + 0.2) without losing a cent.
@@ -28,10 +29,17 @@ def token_cost(tokens: int, cost_per_1m: float | None) -> float | None:
     return round(tokens / TOKENS_PER_PRICE_UNIT * cost_per_1m, _DIGITS)
 
 
-def quote(deployment: ModelDeployment, query: PriceQuery) -> PriceQuote:
-    """Needs `deployment.provider` loaded."""
-    input_cost = token_cost(query.input_tokens, deployment.cost_per_1m_input)
-    output_cost = token_cost(query.output_tokens, deployment.cost_per_1m_output)
+def quote(
+    deployment: ModelDeployment,
+    query: PriceQuery,
+    regional: RegionalPrices = NO_REGIONAL_PRICES,
+) -> PriceQuote:
+    """Needs `deployment.provider` loaded; `regional`: its prices by region or geography."""
+    price_in, price_out = price_in_region(
+        deployment.cost_per_1m_input, deployment.cost_per_1m_output, regional, query.region
+    )
+    input_cost = token_cost(query.input_tokens, price_in)
+    output_cost = token_cost(query.output_tokens, price_out)
     return PriceQuote(
         id=deployment.id,
         deployment_id=deployment.deployment_id,
@@ -40,8 +48,11 @@ def quote(deployment: ModelDeployment, query: PriceQuery) -> PriceQuote:
         provider_slug=deployment.provider.slug,
         provider_name=deployment.provider.name,
         is_simulated=deployment.provider.is_simulated,
-        cost_per_1m_input=deployment.cost_per_1m_input,
-        cost_per_1m_output=deployment.cost_per_1m_output,
+        cost_per_1m_input=price_in,
+        cost_per_1m_output=price_out,
+        price_source_kind=deployment.price_source_kind,
+        price_source_name=deployment.price_source_name,
+        price_as_of=deployment.price_as_of,
         input_cost=input_cost,
         output_cost=output_cost,
         total_cost=None
@@ -70,8 +81,21 @@ async def compare_prices(
             )
             .options(contains_eager(ModelDeployment.provider))
         )
+        found = list(rows)
+        regional: dict[str, dict[str, tuple[float, float]]] = {}
+        if query.region is not None and found:
+            prices = await session.execute(
+                select(
+                    DeploymentPrice.deployment_id,
+                    DeploymentPrice.region,
+                    DeploymentPrice.cost_per_1m_input,
+                    DeploymentPrice.cost_per_1m_output,
+                ).where(DeploymentPrice.deployment_id.in_([row.id for row in found]))
+            )
+            for deployment_id, region, price_in, price_out in prices:
+                regional.setdefault(deployment_id, {})[region] = (price_in, price_out)
         quotes = sorted(
-            (quote(row, query) for row in rows),
+            (quote(row, query, regional.get(row.id, NO_REGIONAL_PRICES)) for row in found),
             key=lambda q: (q.total_cost is None, q.total_cost or 0.0, q.provider_slug, q.id),
         )
         return PriceComparison(
@@ -83,5 +107,5 @@ async def compare_prices(
         )
 
     # Filed under deployments: every write that changes a price or a provider name clears it.
-    key = ("compare-prices", model_id, query.input_tokens, query.output_tokens)
+    key = ("compare-prices", model_id, query.input_tokens, query.output_tokens, query.region)
     return await cache.get_or_load(DEPLOYMENTS, key, load)

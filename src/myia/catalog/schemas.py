@@ -7,15 +7,15 @@ shapes are frozen: the catalog cache hands the same instance to every request.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from myia.catalog import examples
 from myia.catalog.params import CallParams
-from myia.db.enums import AuthType, CapabilitiesSource, InferenceType
-from myia.validation import ByValue, IsoDatetime, StrictInput
+from myia.db.enums import AuthType, CapabilitiesSource, InferenceType, PriceSourceKind
+from myia.validation import ByValue, IsoDate, IsoDatetime, StrictInput
 
 # Boolean capabilities, the ones a `capability=` filter can ask for.
 CAPABILITY_FLAGS = ("streaming", "vision", "tool_calling", "json_output")
@@ -32,6 +32,28 @@ _PUBLIC = ConfigDict(from_attributes=True, frozen=True)
 
 def _cost() -> Any:
     return Field(ge=0, allow_inf_nan=False, description="USD per million tokens")
+
+
+def _source_name() -> Any:
+    return Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who states the price: a public price page's name, or the operator",
+    )
+
+
+def _source_url() -> Any:
+    return Field(
+        default=None,
+        max_length=500,
+        pattern=r"^https?://[^\s]+$",
+        description="The public page the price was read on",
+    )
+
+
+def _as_of() -> Any:
+    return Field(default=None, description="The day the price was read at its source")
 
 
 def _reject_null(value: Any) -> Any:
@@ -296,6 +318,14 @@ class DeploymentBase(BaseModel):
     cost_per_hour: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="USD per hour (provisioned)"
     )
+    # Where the prices come from (issue 27). Unset on a write that sets a price: an operator's
+    # entry, dated today.
+    price_source_kind: Annotated[PriceSourceKind, ByValue] | None = Field(
+        default=None, description="bundled (pricing.yaml), operator, or discovery (listing)"
+    )
+    price_source_name: str | None = _source_name()
+    price_source_url: str | None = _source_url()
+    price_as_of: IsoDate | None = _as_of()
     custom_params: dict[str, Any] | None = None
     capabilities: CapabilitiesOverride | None = None
     capabilities_verified_at: IsoDatetime | None = None
@@ -328,6 +358,10 @@ class DeploymentUpdate(StrictInput):
     cost_per_1m_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     cost_per_1m_output: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     cost_per_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    price_source_kind: Annotated[PriceSourceKind, ByValue] | None = None
+    price_source_name: str | None = _source_name()
+    price_source_url: str | None = _source_url()
+    price_as_of: IsoDate | None = _as_of()
     custom_params: CallParams | None = None
     capabilities: CapabilitiesOverride | None = None
     capabilities_verified_at: IsoDatetime | None = None
@@ -369,6 +403,29 @@ class DeploymentsPublic(Page[DeploymentPublic]):
     pass
 
 
+class PriceHistoryEntry(BaseModel):
+    """One change of a deployment's price (`region` null: its price everywhere)."""
+
+    model_config = _PUBLIC
+
+    id: str
+    deployment_id: str
+    region: str | None
+    old_input: float | None
+    old_output: float | None
+    old_hour: float | None
+    new_input: float | None
+    new_output: float | None
+    new_hour: float | None
+    source_kind: PriceSourceKind | None
+    source_name: str | None
+    source_url: str | None
+    as_of: date | None
+    via: str = Field(description="api, admin, seed, discovery, import or cli")
+    changed_by: str | None
+    changed_at: datetime
+
+
 class BaseModelDetail(BaseModelPublic):
     deployments: list[DeploymentPublic]
 
@@ -384,8 +441,12 @@ class PriceQuote(BaseModel):
     provider_slug: str
     provider_name: str
     is_simulated: bool
+    # In the query's region when one was given (its own or its geography's price, if any).
     cost_per_1m_input: float | None
     cost_per_1m_output: float | None
+    price_source_kind: PriceSourceKind | None = None
+    price_source_name: str | None = None
+    price_as_of: date | None = None
     # null when the deployment has no known price: it is listed after every priced one.
     input_cost: float | None
     output_cost: float | None

@@ -83,6 +83,12 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
         attr="app",
     ),
     LazyCommand(
+        "prices",
+        _CLI + "prices",
+        "Prices: check them (unpriced, stale, different from the bundled table).",
+        attr="app",
+    ),
+    LazyCommand(
         "providers",
         _CLI + "providers",
         "Providers: list them, point one at another base URL.",

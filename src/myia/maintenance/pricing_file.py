@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from myia.errors import InvalidInputError
 from myia.providers.bedrock.model_ids import normalize_model_id
@@ -22,13 +22,37 @@ from myia.providers.bedrock.model_ids import normalize_model_id
 _VERSION_SUFFIX = re.compile(r"(?:-v\d+)?(?::[^.]*)?$")
 
 
-class PriceEntry(BaseModel):
+class RegionalPrice(BaseModel):
+    """A price that differs in one region (`eu-west-1`) or geography (`us`, `eu`, `apac`, …)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: float = Field(ge=0, allow_inf_nan=False)
+    output: float = Field(ge=0, allow_inf_nan=False)
+
+
+class PriceSourceRef(BaseModel):
+    """A public price page, named once in the file's `sources` and cited by its key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(pattern=r"^https://", max_length=500)
+
+
+class PriceEntry(BaseModel):
+    """One model's price as the file states it; `source` is the page's URL once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0, allow_inf_nan=False)
+    output: float = Field(ge=0, allow_inf_nan=False)
     source: str = Field(min_length=1)
+    source_name: str | None = None
     as_of: date
+    # Where the provider prices it differently: keyed by region or geography scope.
+    regions: dict[str, RegionalPrice] = Field(default_factory=dict)
+    note: str | None = None
 
 
 class PricingFile(BaseModel):
@@ -36,7 +60,25 @@ class PricingFile(BaseModel):
 
     currency: str = "USD"
     unit: str = "per_1m_tokens"
+    sources: dict[str, PriceSourceRef] = Field(default_factory=dict)
     providers: dict[str, dict[str, PriceEntry]]
+
+    @model_validator(mode="after")
+    def _cite_sources(self) -> PricingFile:
+        """An entry's `source` is a key of `sources` or an https URL; keys become the URL."""
+        for slug, entries in self.providers.items():
+            for model_id, entry in entries.items():
+                ref = self.sources.get(entry.source)
+                if ref is not None:
+                    entries[model_id] = entry.model_copy(
+                        update={"source": ref.url, "source_name": entry.source_name or ref.name}
+                    )
+                elif not entry.source.startswith("https://"):
+                    raise ValueError(
+                        f"providers.{slug}.{model_id}.source: '{entry.source}' is neither a key "
+                        "of `sources` nor an https URL"
+                    )
+        return self
 
 
 def price_key(model_id: str) -> str:

@@ -14,11 +14,13 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.catalog.bundled_prices import record_bundled_price
+from myia.catalog.price_history import ChangeVia
 from myia.db.enums import CapabilitiesSource
 from myia.db.models import BaseModel, ModelDeployment, Provider
 from myia.errors import InvalidInputError
 from myia.maintenance.demo_data import SeededUser, seed_demo
-from myia.maintenance.pricing_file import PricingTable, default_pricing
+from myia.maintenance.pricing_file import PriceEntry, PricingTable, default_pricing
 from myia.maintenance.seed_file import SeedBaseModel, SeedFile, default_seed
 
 
@@ -48,13 +50,13 @@ def _as_datetime(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _prices(seed: SeedFile, pricing: PricingTable) -> dict[tuple[str, str], tuple[float, float]]:
+def _prices(seed: SeedFile, pricing: PricingTable) -> dict[tuple[str, str], PriceEntry]:
     """Every seeded deployment's price, checked before anything is written."""
-    prices: dict[tuple[str, str], tuple[float, float]] = {}
+    prices: dict[tuple[str, str], PriceEntry] = {}
     for model in seed.base_models:
         for deployment in model.deployments:
             key = (deployment.provider, deployment.deployment_id)
-            price = pricing.price_for(*key)
+            price = pricing.entry_for(*key)
             if price is None:
                 raise InvalidInputError(
                     "pricing file", f"no price for {key[0]} model '{key[1]}' in pricing.yaml"
@@ -86,7 +88,7 @@ async def _seed_base_model(
     session: AsyncSession,
     item: SeedBaseModel,
     providers: dict[str, Provider],
-    prices: dict[tuple[str, str], tuple[float, float]],
+    prices: dict[tuple[str, str], PriceEntry],
     report: SeedReport,
 ) -> None:
     base = await session.scalar(select(BaseModel).where(BaseModel.name == item.name))
@@ -113,17 +115,19 @@ async def _seed_base_model(
         )
         if found is not None:
             continue
-        cost_in, cost_out = prices[(deployment.provider, deployment.deployment_id)]
-        session.add(
-            ModelDeployment(
-                base_model_id=base.id,
-                provider_id=provider.id,
-                deployment_id=deployment.deployment_id,
-                inference_type=deployment.inference_type,
-                cost_per_1m_input=cost_in,
-                cost_per_1m_output=cost_out,
-                capabilities_source=CapabilitiesSource.MANUAL,
-            )
+        row = ModelDeployment(
+            base_model_id=base.id,
+            provider_id=provider.id,
+            deployment_id=deployment.deployment_id,
+            inference_type=deployment.inference_type,
+            capabilities_source=CapabilitiesSource.MANUAL,
+        )
+        session.add(row)
+        await record_bundled_price(
+            session=session,
+            deployment=row,
+            entry=prices[(deployment.provider, deployment.deployment_id)],
+            via=ChangeVia.SEED,
         )
         report.created["model_deployments"] += 1
 

@@ -21,11 +21,18 @@ from sqlalchemy import select
 from myia.catalog.cache import DEPLOYMENTS, CatalogCache
 from myia.db.engine import Database
 from myia.db.enums import InferenceType
-from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider
+from myia.db.models import (
+    BaseModel,
+    DeploymentPrice,
+    ModelCertification,
+    ModelDeployment,
+    Provider,
+)
 from myia.db.types import utcnow
 from myia.providers.bedrock.model_ids import profile_id_for_deployment
 from myia.routing.params import NO_PARAMS, merge_params
 from myia.routing.types import CertificationView, Needs, ProviderRef, Route
+from myia.telemetry.cost import NO_REGIONAL_PRICES, RegionalPrices, price_in_region
 
 ROUTE_TABLE_KEY = ("routing", "route_table")
 GLOBAL_REGION = "global"  # certification's region for providers without regions
@@ -51,6 +58,8 @@ class DeploymentEntry:
     call_ids: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     # default_params under custom_params (`myia.routing.params.merge_params`).
     params: Mapping[str, Any] = field(default=NO_PARAMS, hash=False, compare=False)
+    # Prices by region or geography where they differ from price_in/price_out (issue 27).
+    regional: RegionalPrices = field(default=NO_REGIONAL_PRICES, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +171,12 @@ _DEPLOYMENT_COLUMNS = (
     BaseModel.capabilities,
     BaseModel.default_params,
 )
+_REGIONAL_PRICE_COLUMNS = (
+    DeploymentPrice.deployment_id,
+    DeploymentPrice.region,
+    DeploymentPrice.cost_per_1m_input,
+    DeploymentPrice.cost_per_1m_output,
+)
 _CERTIFICATION_COLUMNS = (
     ModelCertification.deployment_id,
     ModelCertification.region,
@@ -179,7 +194,8 @@ def _status(value: Any) -> str:
 
 
 async def load_route_table(*, database: Database) -> RouteTable:
-    """Two queries: active deployments with their model and provider, then certifications."""
+    """Three queries: active deployments with their model and provider, certifications, and
+    regional prices (a small table: only prices that differ by region are in it)."""
     active = (ModelDeployment.is_active.is_(True), Provider.is_active.is_(True))
     async with database.read_session() as session:
         # Core execution: rows as tuples, without the ORM's per-row loading machinery.
@@ -200,6 +216,17 @@ async def load_route_table(*, database: Database) -> RouteTable:
                 .where(*active)
             )
         ).all()
+        regional_rows = (
+            await connection.execute(
+                select(*_REGIONAL_PRICE_COLUMNS)
+                .join(ModelDeployment, DeploymentPrice.deployment_id == ModelDeployment.id)
+                .join(Provider, ModelDeployment.provider_id == Provider.id)
+                .where(*active)
+            )
+        ).all()
+    regional: dict[str, dict[str, tuple[float, float]]] = {}
+    for deployment_id, region, price_in, price_out in regional_rows:
+        regional.setdefault(deployment_id, {})[region] = (price_in, price_out)
     # Rows with the same verdicts share one set pair (most of a catalog's rows do).
     verdicts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     by_deployment: dict[str, list[tuple[str, CertificationView]]] = {}
@@ -248,6 +275,9 @@ async def load_route_table(*, database: Database) -> RouteTable:
                 certifications=tuple(view for _, view in rows),
                 call_ids=_call_ids(ids, (region for region, _ in rows)),
                 params=merge_params(default_params, custom_params),
+                regional=MappingProxyType(regional[row_id])
+                if row_id in regional
+                else NO_REGIONAL_PRICES,
             )
         )
         if base_id not in bases:
@@ -300,14 +330,15 @@ def _routes_of(
     seen_regions: set[str] = set()
 
     def route(region: str | None, view: CertificationView | None, certified: bool) -> Route:
+        price_in, price_out = price_in_region(d.price_in, d.price_out, d.regional, region)
         return Route(
             deployment=d.deployment,
             deployment_row_id=d.row_id,
             model=entry.id,
             provider=d.provider,
             region=region,
-            price_in=d.price_in,
-            price_out=d.price_out,
+            price_in=price_in,
+            price_out=price_out,
             certification=view,
             certified=certified,
             inference_type=d.inference_type,

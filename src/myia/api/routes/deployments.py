@@ -44,11 +44,14 @@ async def list_deployments(
     responses=openapi.CREATE,
 )
 async def create_deployment(
-    body: DeploymentCreate, _admin: AdminUser, session: SessionDep, cache: CacheDep
+    body: DeploymentCreate, admin: AdminUser, session: SessionDep, cache: CacheDep
 ) -> DeploymentPublic:
     """422 names `base_model_id` / `provider_id` when they do not exist; 409 when the
-    provider already has this `deployment_id`."""
-    return await deployments.create_deployment(session=session, cache=cache, data=body)
+    provider already has this `deployment_id`. A price sent without `price_source_kind` is
+    recorded as the operator's entry, dated today."""
+    return await deployments.create_deployment(
+        session=session, cache=cache, data=body, changed_by=admin.email
+    )
 
 
 @router.get("/{deployment_id}", summary="A deployment", responses=openapi.READ_ONE)
@@ -66,13 +69,15 @@ async def get_deployment(
 async def update_deployment(
     deployment_id: DeploymentId,
     body: DeploymentUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     session: SessionDep,
     cache: CacheDep,
 ) -> DeploymentPublic:
-    """Only the fields sent change; `capabilities` is merged key by key (null clears it)."""
+    """Only the fields sent change; `capabilities` is merged key by key (null clears it).
+    A new price without `price_source_kind` is the operator's entry, dated today; every
+    price change is kept in the deployment's price history."""
     return await deployments.update_deployment(
-        session=session, cache=cache, deployment_id=deployment_id, data=body
+        session=session, cache=cache, deployment_id=deployment_id, data=body, changed_by=admin.email
     )
 
 

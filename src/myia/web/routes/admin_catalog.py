@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from myia.api.deps import CacheDep, SessionDep, SettingsDep
 from myia.catalog import base_models, deployments, providers
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
+from myia.catalog.price_history import ChangeVia
 from myia.catalog.schemas import BaseModelUpdate, DeploymentUpdate, ProviderCreate, ProviderUpdate
+from myia.db.enums import PriceSourceKind
 from myia.errors import MyIAError
 from myia.web.catalog_view import all_deployments
 from myia.web.deps import AdminViewer, CheckedForm
@@ -147,10 +149,15 @@ async def update_deployment(
     cache: CacheDep,
     settings: SettingsDep,
 ) -> Response:
-    """Prices and the active flag of a deployment, and the name/vendor of its base model."""
-    values: dict[str, Any] = non_empty(form, "cost_per_1m_input", "cost_per_1m_output")
+    """Prices (with their source) and the active flag of a deployment, and the name/vendor
+    of its base model."""
+    values: dict[str, Any] = non_empty(
+        form, "cost_per_1m_input", "cost_per_1m_output", "price_source_name", "price_source_url"
+    )
     as_float(values, "cost_per_1m_input")
     as_float(values, "cost_per_1m_output")
+    if "price_source_name" in values or "price_source_url" in values:
+        values["price_source_kind"] = PriceSourceKind.OPERATOR  # typed here: the operator's
     values["is_active"] = checkbox(form, "is_active")
     model_values = non_empty(form, "name", "vendor")
     errors: dict[str, str] = {}
@@ -160,6 +167,8 @@ async def update_deployment(
             cache=cache,
             deployment_id=deployment_id,
             data=DeploymentUpdate(**values),
+            via=ChangeVia.ADMIN,
+            changed_by=viewer.user.email if viewer.user else None,
         )
         if model_values:
             await base_models.update_base_model(
@@ -172,7 +181,15 @@ async def update_deployment(
         errors = validation_errors(exc)
     except MyIAError as exc:
         errors = service_errors(exc)
-    posted = non_empty(form, "name", "vendor", "cost_per_1m_input", "cost_per_1m_output")
+    posted = non_empty(
+        form,
+        "name",
+        "vendor",
+        "cost_per_1m_input",
+        "cost_per_1m_output",
+        "price_source_name",
+        "price_source_url",
+    )
     return await _after(
         request, viewer, session, cache, settings, errors, f"d-{deployment_id}", posted=posted
     )
