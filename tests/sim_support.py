@@ -178,6 +178,43 @@ class AppServer:
         self.stop()
 
 
+class Serve:
+    """One `myia serve` process on a port of its own (the real command: its uvicorn options,
+    HTTP protocol and start-up checks), its output to `log` if given."""
+
+    def __init__(self, env: dict[str, str], *, log: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = open(log, "ab") if log is not None else None  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [*myia_command(), "serve", "--port", str(self.port)],
+            env=env,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=self._log or subprocess.DEVNULL,
+        )
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "myia serve exited"
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("myia serve did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self._log is not None:
+            self._log.close()
+
+
 class StubProvider:
     """A made-up upstream under uvicorn in a thread, on a port of its own: subclasses give
     `routes()`; `base_url` is its OpenAI-style `/v1`."""

@@ -4,12 +4,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +19,7 @@ from myia.cli.main import app as cli_app
 from myia.config import DEMO_JWT_SECRET, reset_settings_cache
 from myia.db.enums import UserRole
 from tests.factories import bearer_headers, make_user, run_on
-from tests.sim_support import free_port
-
-MYIA = str(Path(sys.executable).with_name("myia"))
+from tests.sim_support import Serve
 
 
 async def test_keys_are_shown_once_listed_by_prefix_and_revoked_at_once(
@@ -54,39 +48,6 @@ async def test_keys_are_shown_once_listed_by_prefix_and_revoked_at_once(
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "invalid_api_key"
     assert (await client.get("/api/v2/api-keys", headers=jwt)).json()["count"] == 0
-
-
-class Serve:
-    """One `myia serve` process on a port of its own."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [MYIA, "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "myia serve exited"
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("myia serve did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
