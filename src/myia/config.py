@@ -124,6 +124,14 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(
         default=1_000_000, ge=1024, validation_alias="MAX_REQUEST_BODY_BYTES"
     )
+    # The gateway's own (/v1): a phone photo in base64 or a long coding context must fit
+    # (docs/gateway.md, "Request size").
+    gateway_max_body_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, validation_alias="GATEWAY_MAX_BODY_BYTES"
+    )
+    # Browser origins allowed to call /v1 (comma list, e.g. https://app.example.com); empty:
+    # CORS off, no browser page of another origin may read a /v1 answer.
+    gateway_cors_origins: str = Field(default="", validation_alias="GATEWAY_CORS_ORIGINS")
     # Credential writes (PUT/DELETE /api/credentials/…, the settings page's form) per user in
     # any 60 s; past it 429 with Retry-After (api/credential_writes.py).
     credential_writes_per_minute: int = Field(

@@ -1,8 +1,8 @@
 """The /v1 fast path keeps what the app's middlewares guarantee for every other route.
 
 `GatewayFastPath` answers ahead of FastAPI's router: these check it still sits inside the
-body limit (refused before authentication), echoes the request id, and answers a body cut
-at the limit, a missing key and an unknown method in the expected shapes.
+gateway's body limit (refused before authentication), echoes the request id, and answers a
+body cut at the limit, a missing key and an unknown method in the expected shapes.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ async def test_body_limit_request_id_and_error_shapes_on_v1(
 ) -> None:
     world = await make_world(session, fresh_sim)
     auth = {"Authorization": f"Bearer {world.key}"}
-    with AppServer(db_url, MAX_REQUEST_BODY_BYTES=LIMIT) as server:
+    with AppServer(db_url, GATEWAY_MAX_BODY_BYTES=LIMIT) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
             # Declared too large, no key: the limit answers first.
             big = b'{"model": "x", "pad": "' + b"a" * (LIMIT + 10) + b'"}'
             refused = await http.post("/v1/chat/completions", content=big)
             assert refused.status_code == 413
+            assert refused.json()["error"]["code"] == "request_too_large"
 
             # Chunked (no Content-Length), past the limit, with a valid key: cut while read.
             async def chunks() -> AsyncIterator[bytes]:
@@ -58,6 +59,7 @@ async def test_body_limit_request_id_and_error_shapes_on_v1(
             assert models.status_code == 200
             assert MODEL in {m["id"] for m in models.json()["data"]}
 
-            # Not a fast-path route: FastAPI answers as before.
+            # A method the route does not take: 405, in OpenAI's shape too.
             wrong_method = await http.get("/v1/chat/completions", headers=auth)
             assert wrong_method.status_code == 405
+            assert wrong_method.json()["error"]["code"] == "method_not_allowed"

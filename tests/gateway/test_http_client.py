@@ -110,7 +110,10 @@ async def test_plain_http_client_chat_stream_tools_and_images(
             remote = await http.post(
                 "/chat/completions",
                 json={"model": MODEL, "messages": [{"role": "user", "content": [
-                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+                    {"type": "image_url", "image_url": {"url": "https://10.0.0.1/cat.png"}},
                 ]}]},
             )  # fmt: skip
-            assert remote.status_code == 400 and "data: URLs" in remote.json()["error"]["message"]
+            # Fetched by the gateway, but never from a private address (test_image_urls.py).
+            assert remote.status_code == 400
+            assert remote.json()["error"]["code"] == "invalid_image_url"
+            assert remote.json()["error"]["param"] == "messages[0].content[0].image_url.url"

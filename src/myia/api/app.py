@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from myia import __version__
 from myia.api.body_limit import BodyLimitMiddleware
 from myia.api.errors import install_error_handlers
+from myia.api.gateway_cors import GatewayCorsMiddleware, parse_origins
 from myia.api.middleware import RequestContextMiddleware
 from myia.api.openapi import install_openapi
 from myia.api.response_cache import CatalogResponseCache
@@ -95,8 +96,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(GatewayFastPath)
     app.add_middleware(CatalogResponseCache)
     app.add_middleware(RequestContextMiddleware)
-    # An oversized body is refused before anything reads it.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # An oversized body is refused before anything reads it; /v1 has its own, larger limit.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        gateway_max_bytes=settings.gateway_max_body_bytes,
+    )
+    # Browser clients of /v1, only when origins are listed (off: not even in the stack).
+    cors_origins = parse_origins(settings.gateway_cors_origins)
+    if cors_origins:
+        app.add_middleware(GatewayCorsMiddleware, origins=cors_origins)
     # Added last, so outermost: every answer, fast paths and refusals included, carries the
     # browser-hardening headers (CSP, frame, sniffing, referrer, no-store): docs/web.md.
     app.add_middleware(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from myia.apikeys.service import KeyOwner, authenticate_key
 from myia.catalog.cache import CatalogCache
 from myia.db.engine import Database
 from myia.errors import AuthenticationError
 from myia.gateway.errors import GatewayError, from_no_route, from_provider, invalid, unauthorized
+from myia.gateway.image_fetch import ImageUrls
 from myia.gateway.settings import GatewaySettings
 from myia.gateway.wire_in import GatewayRequest, parse_request
 from myia.gateway.wire_out import DONE, ChunkWriter, completion
@@ -76,6 +77,7 @@ class Gateway:
         self.database = database
         self.settings = settings or GatewaySettings()
         self.pool = pool or AdapterPool(timeout_s=self.settings.upstream_timeout_s)
+        self.image_urls = ImageUrls(self.settings)
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -115,6 +117,26 @@ class Gateway:
                 )
         data.sort(key=lambda item: str(item["id"]))
         return json.dumps({"object": "list", "data": data}).encode()
+
+    async def model(self, model_id: str, owner: KeyOwner) -> bytes:
+        """GET /v1/models/{id}: the listing's object for that id (or for the model another
+        accepted name — base model name, deployment id — resolves to), so that a model is
+        retrievable exactly when `models` lists it for this key."""
+        listed = {item["id"]: item for item in json.loads(await self.models(owner))["data"]}
+        item = listed.get(model_id)
+        if item is None:
+            table = await route_table(cache=self.cache, database=self.database)
+            entry, _ = table.find(model_id)
+            item = listed.get(entry.id) if entry is not None else None
+        if item is None:
+            raise GatewayError(
+                404,
+                f"The model '{model_id}' does not exist or you do not have access to it "
+                "(GET /v1/models lists the models this key may use).",
+                param="model",
+                code="model_not_found",
+            )
+        return json.dumps(item).encode()
 
     def _preferred_region(self, owner: KeyOwner, header: str | None) -> str | None:
         if header:
@@ -171,6 +193,8 @@ class Gateway:
         request = parse_request(body)
         request_id = request_id_var.get()
         routes = await self.routes_for(request, owner=owner, region_header=region_header)
+        if request.needs.vision:  # image URLs fetched once the request is known routable
+            request = replace(request, chat=await self.image_urls.resolve(request.chat))
         record = attempt_recorder(operation="gateway", user_id=owner.user_id)
         try:
             if not request.stream:

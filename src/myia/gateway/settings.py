@@ -19,6 +19,22 @@ class GatewaySettings(BaseSettings):
     # Output tokens assumed when a request sets no max_tokens, to compare prices.
     assumed_output_tokens: int = Field(default=512, ge=1)
 
+    # Image http(s) URLs in user messages, fetched by the gateway (gateway/image_fetch.py;
+    # docs/gateway.md, "Image URLs"). Off: such a URL is a 400, only data: URLs are taken.
+    image_fetch: bool = Field(default=True, validation_alias="GATEWAY_IMAGE_FETCH")
+    # Hosts and networks fetched although not public (comma list: `images.corp`, `10.1.0.0/16`,
+    # `127.0.0.1`); by default only public addresses are.
+    image_fetch_allow: str = Field(default="", validation_alias="GATEWAY_IMAGE_FETCH_ALLOW")
+    image_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, validation_alias="GATEWAY_IMAGE_MAX_BYTES"
+    )
+    # For one URL, redirects included.
+    image_timeout_s: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_IMAGE_TIMEOUT_S")
+    image_max_urls: int = Field(default=8, ge=0, le=64, validation_alias="GATEWAY_IMAGE_MAX_URLS")
+    image_max_redirects: int = Field(
+        default=3, ge=0, le=10, validation_alias="GATEWAY_IMAGE_MAX_REDIRECTS"
+    )
+
     @property
     def allowed_regions(self) -> frozenset[str] | None:
         names = frozenset(r.strip() for r in self.regions.split(",") if r.strip())

@@ -18,11 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from myia.gateway.errors import GatewayError, invalid
+from myia.gateway.image_fetch import IMAGE_TYPES, ImageUrlPart
 from myia.providers.types import (
     ChatMessage,
     ChatRequest,
     ContentPart,
-    ImageFormat,
     ImagePart,
     TextPart,
     ToolChoice,
@@ -32,14 +32,6 @@ from myia.providers.types import (
     ToolUsePart,
 )
 from myia.routing import Needs
-
-_IMAGE_FORMATS: dict[str, ImageFormat] = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +77,18 @@ def _text_of(content: Any, where: str) -> str:
 def _image(part: dict[str, Any], where: str) -> ImagePart:
     image_url = part.get("image_url")
     url = image_url.get("url") if isinstance(image_url, dict) else image_url
+    if isinstance(url, str) and url[:8].lower().startswith(("http://", "https://")):
+        # Fetched by the service once the request is parsed and routable (image_fetch.py),
+        # so that parsing stays synchronous; until then an empty image holds its place.
+        return ImageUrlPart(format="png", data=b"", url=url, param=f"{where}.image_url.url")
     if not isinstance(url, str) or not url.startswith("data:"):
         raise invalid(
-            f"{where}: only data: URLs (base64 images) are accepted; MyIA does not fetch URLs",
+            f"{where}: image_url.url must be a data: URL (base64 image) or an http(s) URL",
             param=where,
         )
     header, _, payload = url[5:].partition(",")
     media_type = header.split(";")[0].lower()
-    image_format = _IMAGE_FORMATS.get(media_type)
+    image_format = IMAGE_TYPES.get(media_type)
     if image_format is None or ";base64" not in header:
         raise invalid(f"{where}: expected data:image/(png|jpeg|gif|webp);base64,…", param=where)
     try:

@@ -1,13 +1,16 @@
-"""The OpenAI-compatible gateway: GET /v1/models and POST /v1/chat/completions.
+"""The OpenAI-compatible gateway: GET /v1/models, GET /v1/models/{id} and POST
+/v1/chat/completions.
 
 Authenticated with a MyIA API key (`Authorization: Bearer myia-…`), answered in OpenAI's
 wire format, errors included; see docs/gateway.md. The endpoints read the raw body and build
 their responses by hand: FastAPI's validation and error shapes are not OpenAI's.
 
-`GatewayFastPath` serves both endpoints as plain ASGI, inside the app's own middlewares (body
+`GatewayFastPath` serves the endpoints as plain ASGI, inside the app's own middlewares (body
 limit, request id, access log) but ahead of FastAPI's router, exception and dependency
 layers: profiled, those cost a fifth of the gateway's CPU per request and do nothing here.
 The routes below stay registered for the OpenAPI document and for an app built without it.
+It also answers every other path under /v1 in OpenAI's shape: 404 `unknown_url` for a path
+the gateway does not serve, 405 for a method its path does not take.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from myia.api.body_limit import BodyTooLargeError
+from myia.api.gateway_edge import is_gateway_path, send_gateway_error
 from myia.api.state import AppState
 from myia.gateway.errors import GatewayError
 from myia.gateway.service import REGION_HEADER, Gateway
@@ -113,6 +117,23 @@ async def list_models(request: Request) -> Response:
         return _unexpected(exc)
 
 
+@router.get(
+    "/models/{model_id:path}",
+    summary="One model, if this key may route to it (ids may contain slashes)",
+    responses=_errors(401, 404, 503),
+)
+async def retrieve_model(model_id: str, request: Request) -> Response:
+    gateway = _gateway(request)
+    try:
+        owner = await gateway.authenticate(request.headers.get("authorization"))
+        user_id_var.set(owner.user_id)
+        return Response(await gateway.model(model_id, owner), media_type=_JSON)
+    except GatewayError as exc:
+        return _error(exc)
+    except Exception as exc:
+        return _unexpected(exc)
+
+
 @router.post(
     "/chat/completions",
     summary="Chat completion, JSON or server-sent events",
@@ -151,6 +172,11 @@ class _RouteName:
 _MODELS = "/v1/models"
 _COMPLETIONS = "/v1/chat/completions"
 _ROUTES = {("GET", _MODELS): _RouteName(_MODELS), ("POST", _COMPLETIONS): _RouteName(_COMPLETIONS)}
+_MODEL_PREFIX = _MODELS + "/"
+_MODEL = _RouteName(_MODELS + "/{model_id}")
+# The methods each served path takes, for the 405 of the others.
+_METHODS = {_MODELS: "GET", _COMPLETIONS: "POST"}
+_PATH_SHOWN = 200  # characters of an unknown path quoted back in its 404
 _JSON_HEADER = (b"content-type", b"application/json")
 _WATCH_AFTER_S = 0.05
 _SSE_HEADERS = [
@@ -186,10 +212,6 @@ async def _send_json(
         raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send: Send, exc: GatewayError) -> None:
-    await _send_json(send, exc.status, exc.json_bytes(), exc.headers)
 
 
 async def _send_stream(
@@ -235,8 +257,37 @@ async def _send_stream(
             await closer()
 
 
+def _unknown_url(method: str, path: str) -> GatewayError:
+    shown = path if len(path) <= _PATH_SHOWN else path[:_PATH_SHOWN] + "…"
+    return GatewayError(
+        404,
+        f"Unknown request URL: {method} {shown}. Please check the URL for typos, or see "
+        "docs/gateway.md for the endpoints MyIA serves under /v1.",
+        code="unknown_url",
+    )
+
+
+def _wrong_method(method: str, path: str, allowed: str) -> GatewayError:
+    return GatewayError(
+        405,
+        f"Invalid method for URL: {method} {path}; this URL takes {allowed}.",
+        code="method_not_allowed",
+        headers={"allow": allowed},
+    )
+
+
+def _elsewhere_on_v1(scope: Scope) -> _RouteName | GatewayError:
+    """A /v1 request for neither of the two hot routes: one model, or a refusal."""
+    method, path = scope.get("method", ""), scope.get("path", "")
+    if path.startswith(_MODEL_PREFIX) and len(path) > len(_MODEL_PREFIX):
+        return _MODEL if method == "GET" else _wrong_method(method, _MODEL.path_format, "GET")
+    allowed = _METHODS.get(path)
+    return _unknown_url(method, path) if allowed is None else _wrong_method(method, path, allowed)
+
+
 class GatewayFastPath:
-    """`GET /v1/models` and `POST /v1/chat/completions` straight to the `Gateway`."""
+    """`GET /v1/models` and `POST /v1/chat/completions` straight to the `Gateway`; the rest
+    of /v1 too, so that nothing there answers in FastAPI's shape."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -244,8 +295,14 @@ class GatewayFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = _ROUTES.get((scope.get("method", ""), scope.get("path", "")))
         if route is None or scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            if scope["type"] != "http" or not is_gateway_path(scope.get("path", "")):
+                await self.app(scope, receive, send)
+                return
+            found = _elsewhere_on_v1(scope)
+            if isinstance(found, GatewayError):
+                await send_gateway_error(send, found)
+                return
+            route = found
         scope["route"] = route
         gateway = _gateway_of(scope["app"])
         try:
@@ -254,20 +311,26 @@ class GatewayFastPath:
             if route.path_format == _MODELS:
                 await _send_json(send, 200, await gateway.models(owner))
                 return
+            if route is _MODEL:
+                model_id = scope["path"][len(_MODEL_PREFIX) :]
+                await _send_json(send, 200, await gateway.model(model_id, owner))
+                return
             answer = await gateway.complete(
                 owner=owner,
                 body=await _read_body(receive),
                 region_header=_header(scope, REGION_HEADER.encode()),
             )
         except GatewayError as exc:
-            await _send_error(send, exc)
+            await send_gateway_error(send, exc)
             return
         except BodyTooLargeError as exc:
-            await _send_error(send, GatewayError(413, str(exc.detail), code="request_too_large"))
+            await send_gateway_error(
+                send, GatewayError(413, str(exc.detail), code="request_too_large")
+            )
             return
         except Exception as exc:
             log.exception("gateway failure", error=type(exc).__name__)
-            await _send_error(send, _failure(exc))
+            await send_gateway_error(send, _failure(exc))
             return
         if answer.stream is not None:
             await _send_stream(send, receive, answer.headers, answer.stream)
