@@ -11,7 +11,7 @@ from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.discovery import DiscoveryReport, discover_models
 from myia.catalog.discovery_rules import NOT_TEXT
 from myia.config import get_settings, reset_settings_cache
-from myia.db.enums import CapabilitiesSource, InferenceType
+from myia.db.enums import CapabilitiesSource, InferenceType, PriceSourceKind
 from myia.db.models import BaseModel, ModelDeployment, Provider
 from myia.errors import InvalidInputError
 from tests.catalog.discovery_sim import (
@@ -27,7 +27,8 @@ __all__ = ["catalog", "chain_credentials", "demo_sim"]  # fixtures used below
 SONNET_V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"  # in pricing.yaml, vision, tools
 SONNET_4 = "anthropic.claude-sonnet-4-20250514-v1:0"  # profile only, with a global profile
 NOVA_MICRO = "amazon.nova-micro-v1:0"
-QWEN_32B = "qwen.qwen3-32b-v1:0"  # not in pricing.yaml
+QWEN_32B = "qwen.qwen3-32b-v1:0"  # priced from the LiteLLM map
+GLM_46 = "zai.glm-4.6"  # not in pricing.yaml: no public price
 MISTRAL_7B = "mistral.mistral-7b-instruct-v0:2"  # Converse has no tool use for it
 
 
@@ -142,8 +143,15 @@ async def test_prices_inference_types_and_capabilities(catalog: AsyncSession) ->
     assert micro.base_model.capabilities["vision"] is False
 
     qwen = rows[QWEN_32B]
-    assert (qwen.cost_per_1m_input, qwen.cost_per_1m_output) == (None, None)  # never $0
-    assert qwen.provider_config is not None and qwen.provider_config["price_source"] == "unknown"
+    assert (qwen.cost_per_1m_input, qwen.cost_per_1m_output) == (0.15, 0.60)
+    assert qwen.price_source_kind is PriceSourceKind.BUNDLED
+    assert qwen.price_source_url is not None and "BerriAI/litellm" in qwen.price_source_url
+    assert qwen.price_as_of is not None
+
+    glm = rows[GLM_46]
+    assert (glm.cost_per_1m_input, glm.cost_per_1m_output) == (None, None)  # never $0
+    assert glm.provider_config is not None and glm.provider_config["price_source"] == "unknown"
+    assert glm.price_source_kind is None
 
     assert rows[MISTRAL_7B].base_model.capabilities["tool_calling"] is False
     # Claude 3 Sonnet is LEGACY in the listing: listed, kept, marked deprecated.

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from myia.catalog.cache import CatalogCache
 from myia.catalog.discovery import discover_models
 from myia.catalog.discovery_rules import NOT_CHAT
+from myia.db.enums import PriceSourceKind
 from myia.db.models import ModelDeployment, Provider
 from myia.maintenance.demo_sim import point_providers_at_simulator
 from myia.maintenance.seed import seed_database
@@ -30,6 +31,8 @@ MIXED = Scenario.model_validate(
                 "models": [
                     {"id": "gpt-4o", "owned_by": "system", "input_modalities": ["TEXT", "IMAGE"]},
                     {"id": "gpt-4.1-nano", "owned_by": "system"},
+                    # No source prices it: discovery must leave it unpriced, never $0.
+                    {"id": "gpt-acme-preview", "owned_by": "system"},
                     {"id": "text-embedding-3-small", "output_modalities": ["EMBEDDING"]},
                     {"id": "whisper-1", "input_modalities": ["SPEECH"]},
                     {"id": "tts-1-hd", "output_modalities": ["SPEECH"]},
@@ -107,12 +110,15 @@ async def test_non_chat_models_are_skipped_and_listing_prices_used(
     )
     cache = CatalogCache()
     openai = await discover_models(session=session, cache=cache, provider_slug="openai")
-    assert {p.deployment_id for p in openai.added} == {"gpt-4o", "gpt-4.1-nano"}
+    assert {p.deployment_id for p in openai.added} == {"gpt-4o", "gpt-4.1-nano", "gpt-acme-preview"}
     assert openai.dropped[NOT_CHAT] == 5
     nano = next(p for p in openai.added if p.deployment_id == "gpt-4.1-nano")
     # "system" names the host, not the maker: the vendor comes from the id.
-    assert nano.vendor == "openai" and nano.price_source == "unknown"
-    assert (nano.cost_per_1m_input, nano.cost_per_1m_output) == (None, None)  # never $0
+    assert nano.vendor == "openai" and nano.price_source == "pricing_file"
+    assert (nano.cost_per_1m_input, nano.cost_per_1m_output) == (0.10, 0.40)
+    acme = next(p for p in openai.added if p.deployment_id == "gpt-acme-preview")
+    assert acme.price_source == "unknown"
+    assert (acme.cost_per_1m_input, acme.cost_per_1m_output) == (None, None)  # never $0
 
     together = await discover_models(session=session, cache=cache, provider_slug="together")
     [mixtral] = together.added
@@ -124,3 +130,6 @@ async def test_non_chat_models_are_skipped_and_listing_prices_used(
     rows = await _rows(session, "together")
     config = rows[mixtral.deployment_id].provider_config
     assert config is not None and config["price_source"] == "listing"
+    # The listing is the price's source, dated the day discovery read it.
+    assert rows[mixtral.deployment_id].price_source_kind is PriceSourceKind.DISCOVERY
+    assert rows[mixtral.deployment_id].price_source_name == "together model listing"

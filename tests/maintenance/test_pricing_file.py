@@ -72,7 +72,8 @@ def test_bedrock_ids_are_normalised(model_id: str, expected: tuple[float, float]
 @pytest.mark.parametrize(
     ("provider", "model_id"),
     [
-        ("bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0"),  # another model, not a revision
+        ("bedrock", "anthropic.claude-3-5-sonnet-20991231-v1:0"),  # another model, not a revision
+        ("bedrock", "zai.glm-4.6"),  # no public price found: left out, never estimated
         ("bedrock", "us.amazon.nova-sonic-v1:0"),
         ("azure", "gpt-4o"),  # provider not in the file
         ("openai", "ft:gpt-4o:acme:1234"),  # a fine-tune is not the base model's price
@@ -101,4 +102,65 @@ def test_a_broken_file_names_itself(tmp_path: Path) -> None:
     path = tmp_path / "pricing.yaml"
     path.write_text("providers:\n  openai:\n    gpt-4o: {input: 1.0}\n")
     with pytest.raises(InvalidInputError, match=r"pricing\.yaml"):
+        load_pricing(path)
+
+
+def test_named_sources_resolve_to_their_page() -> None:
+    entry = default_pricing().entry_for("bedrock", "qwen.qwen3-32b-v1:0")
+    assert entry is not None
+    assert entry.source.startswith("https://github.com/BerriAI/litellm/blob/")
+    assert entry.source_name is not None and "LiteLLM" in entry.source_name
+    assert entry.as_of.isoformat() == "2026-12-04"
+
+
+def test_regional_prices_cite_their_own_source_or_the_entry() -> None:
+    nova = default_pricing().entry_for("bedrock", "amazon.nova-lite-v1:0")
+    assert nova is not None and "aws.amazon.com" in nova.source  # the entry: AWS's page
+    eu = nova.regions["eu"]
+    assert (eu.input, eu.output) == (0.078, 0.312)
+    assert eu.source is not None and "BerriAI/litellm" in eu.source  # its own source
+    sonnet = default_pricing().entry_for("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert sonnet is not None
+    us = sonnet.regions["us"]
+    assert (us.input, us.output) == (3.30, 16.50)
+    assert (us.source, us.as_of) == (sonnet.source, sonnet.as_of)  # the entry's citation
+
+
+def test_every_demo_chat_model_is_priced_but_the_documented_gap() -> None:
+    """The demo scenario's Bedrock chat models (what discovery adds) are all in the file,
+    but zai.glm-4.6, which no public source prices (pricing.yaml says so)."""
+    from tests.catalog.discovery_sim import demo_file, expected_chat_models
+
+    regions = list(demo_file()["regions"])
+    models = set().union(*(expected_chat_models(region) for region in regions))
+    missing = {m for m in models if price_for("bedrock", m) is None}
+    assert missing == {"zai.glm-4.6"}
+    for provider in demo_file()["openai_providers"]:
+        for model in provider["models"]:
+            assert price_for(provider["slug"], model["id"]) is not None, model["id"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "providers:\n  openai:\n"
+            "    gpt-4o: {input: 1, output: 2, source: nowhere, as_of: 2026-01-01}\n",
+            "neither a key of `sources` nor an URL",
+        ),
+        (
+            "providers:\n  openai:\n    gpt-4o: {input: 1, output: 2, source: 'https://x.test/',"
+            " as_of: 2026-01-01, regions: {eu: {input: -1, output: 2}}}\n",
+            "greater than or equal to 0",
+        ),
+        (
+            "sources: {p: {name: P, url: 'http://insecure.test/'}}\nproviders: {}\n",
+            "should match pattern",
+        ),
+    ],
+)
+def test_a_bad_citation_or_price_is_refused(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "pricing.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidInputError, match=problem):
         load_pricing(path)

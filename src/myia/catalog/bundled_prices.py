@@ -39,11 +39,17 @@ async def record_bundled_price(
         changed_by=changed_by,
     )
     for region, regional in sorted(entry.regions.items()):
+        regional_source = PriceSource(
+            PriceSourceKind.BUNDLED,
+            regional.source_name,
+            regional.source or entry.source,
+            regional.as_of or entry.as_of,
+        )
         changed |= await record_price_change(
             session=session,
             deployment=deployment,
             price=Price(regional.input, regional.output),
-            source=source,
+            source=regional_source,
             via=via,
             changed_by=changed_by,
             region=region,

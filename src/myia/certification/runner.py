@@ -66,6 +66,9 @@ class TestResult:
     time_to_first_token_ms: float | None = None
     samples: list[dict[str, Any]] = field(default_factory=list)
     figures: dict[str, Any] | None = None
+    # False for a measured-only test (`CertTest.scored`): it records a capability for
+    # routing, but neither the score, the counts nor the mismatches see it.
+    scored: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -95,11 +98,11 @@ class SuiteOutcome:
 
     @property
     def passed(self) -> int:
-        return sum(r.status == "passed" for r in self.results)
+        return sum(r.status == "passed" for r in self.results if r.scored)
 
     @property
     def failed(self) -> int:
-        return sum(r.status == "failed" for r in self.results)
+        return sum(r.status == "failed" for r in self.results if r.scored)
 
     @property
     def inconclusive(self) -> list[str]:
@@ -118,7 +121,9 @@ class SuiteOutcome:
 
     @property
     def failure_reasons(self) -> list[str]:
-        reasons = [f"{r.name}: {r.detail}" for r in self.results if r.status == "failed"]
+        reasons = [
+            f"{r.name}: {r.detail}" for r in self.results if r.status == "failed" and r.scored
+        ]
         if self.mismatches:
             reasons.insert(0, "capability mismatch: " + ", ".join(self.mismatches))
         if self.error is not None:
@@ -184,6 +189,7 @@ async def _run_test(test: CertTest, probe: Probe, rng: random.Random, samples: i
         check.time_to_first_token_ms if check is not None else None,
         [s.as_dict() for s in taken],
         check.figures if check is not None else None,
+        test.scored,
     )
 
 
@@ -220,8 +226,10 @@ async def run_suite(
         )
 
     for test in tests:
-        if test.capability is not None and not claimed.get(test.capability, False):
-            results.append(TestResult(test.name, test.capability, "skipped", "not claimed"))
+        if test.capability is not None and not claimed.get(test.claim or test.capability, False):
+            results.append(
+                TestResult(test.name, test.capability, "skipped", "not claimed", scored=test.scored)
+            )
             continue
         try:
             result = await _run_test(test, probe, rng, samples)
@@ -230,24 +238,26 @@ async def run_suite(
         results.append(result)
         if result.capability is None and result.status == "inconclusive":
             raise TransientOut(f"core test {result.name} inconclusive: {result.detail}")
-    run = [r for r in results if r.status != "skipped"]
+    measured = [r for r in results if r.status != "skipped"]
+    run = [r for r in measured if r.scored]
     definite = [r for r in run if r.definite]
     partial = outcome(failed_score())
     seen: dict[str, bool | None] = {
         r.capability: (r.status == "passed" if r.definite else None)
-        for r in run
+        for r in measured
         if r.capability is not None
     }
+    scored = {r.capability for r in run}
     return outcome(
         score(
             passed=sum(r.status == "passed" for r in definite),
             executed=len(definite),
             attempted=len(run),
-            suite_size=len(tests),
+            suite_size=sum(t.scored for t in tests),
             latency_p50_ms=partial.latency_p50_ms,
             latency_p95_ms=partial.latency_p95_ms,
             core_passed=all(r.status == "passed" for r in run if r.capability is None),
         ),
         capabilities_seen=seen,
-        mismatches=sorted(cap for cap, ok in seen.items() if ok is False),
+        mismatches=sorted(cap for cap, ok in seen.items() if ok is False and cap in scored),
     )

@@ -18,6 +18,12 @@ from jsonschema import Draft202012Validator
 
 from myia.certification.images import COLOURS, solid_png
 from myia.certification.probe import Probe
+from myia.certification.structured import (
+    DEEP_CASES,
+    DEFAULT_CASES,
+    STRUCTURED_OUTPUT,
+    run_schema_battery,
+)
 from myia.certification.toolcalls import DEEP_PROMPTS, DEFAULT_PROMPTS, run_battery
 from myia.db.enums import AuthType
 from myia.providers.errors import ErrorCategory, ProviderError
@@ -35,7 +41,7 @@ STREAMING = "streaming"
 VISION = "vision"
 TOOL_CALLING = "tool_calling"
 JSON_OUTPUT = "json_output"
-CAPABILITIES = (STREAMING, VISION, TOOL_CALLING, JSON_OUTPUT)
+CAPABILITIES = (STREAMING, VISION, TOOL_CALLING, JSON_OUTPUT, STRUCTURED_OUTPUT)
 
 WORDS = ("lighthouse", "marmalade", "quasar", "tangerine", "harbour", "juniper", "zeppelin")
 CITIES = ("Lisbon", "Porto", "Madrid", "Oslo", "Dublin", "Vienna", "Prague")
@@ -62,6 +68,12 @@ class CertTest:
     # How many times a failed check may be asked (majority decides); None: the runner's
     # default. The tool battery is itself many samples, so it is asked once.
     samples: int | None = None
+    # The catalog claim that decides whether the test runs, when it is not `capability`:
+    # structured output is measured wherever JSON output is claimed.
+    claim: str | None = None
+    # False: measured for routing only. Structured output is no catalog claim, so a model
+    # without it is not a mismatch; it is only never sent a request that asks for a schema.
+    scored: bool = True
 
 
 def _contains(text: str, expected: str) -> Check:
@@ -112,6 +124,14 @@ async def streaming(probe: Probe, rng: random.Random) -> Check:
     ttft = result.time_to_first_token_ms
     ok = result.deltas >= 2 and result.end.usage.output_tokens > 0 and str(n) in result.text
     return Check(ok, f"{result.deltas} chunks, ttft {ttft} ms, text {result.text[:80]!r}", ttft)
+
+
+def structured_output(size: int) -> TestFn:
+    async def run(probe: Probe, rng: random.Random) -> Check:
+        result = await run_schema_battery(probe, rng, size=size)
+        return Check(result.passed, result.detail(), figures=result.figures())
+
+    return run
 
 
 def tool_calling(size: int) -> TestFn:
@@ -227,6 +247,7 @@ async def max_tokens(probe: Probe, rng: random.Random) -> Check:
 def build_suite(*, deep: bool = False) -> tuple[CertTest, ...]:
     """The suite; `deep` runs the long tool battery (`myia certify --deep`)."""
     prompts = DEEP_PROMPTS if deep else DEFAULT_PROMPTS
+    schemas = DEEP_CASES if deep else DEFAULT_CASES
     return (
         CertTest("basic_completion", None, "arithmetic with a checkable answer", basic_completion),
         CertTest("system_prompt", None, "follows a system instruction", system_prompt),
@@ -242,6 +263,15 @@ def build_suite(*, deep: bool = False) -> tuple[CertTest, ...]:
         ),
         CertTest("vision", VISION, "names the colour of a generated image", vision),
         CertTest("json_output", JSON_OUTPUT, "answers JSON valid against a schema", json_output),
+        CertTest(
+            "structured_output",
+            STRUCTURED_OUTPUT,
+            f"{schemas} schemas asked as the response format: answers parse and validate",
+            structured_output(schemas),
+            samples=1,
+            claim=JSON_OUTPUT,
+            scored=False,
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from myia.gateway.errors import GatewayError, invalid
 from myia.gateway.image_fetch import IMAGE_TYPES, ImageUrlPart
+from myia.gateway.structured import parse_response_format
 from myia.providers.types import (
     ChatMessage,
     ChatRequest,
@@ -276,6 +277,7 @@ def parse_request(body: bytes) -> GatewayRequest:
         options or {}, "include_usage", "stream_options.include_usage"
     )
     max_key = "max_completion_tokens" if "max_completion_tokens" in data else "max_tokens"
+    structured = parse_response_format(data)  # response_format -> json_schema / json_object
     history_tools = any(
         isinstance(p, ToolUsePart | ToolResultPart) for m in messages for p in m.content
     )
@@ -292,6 +294,7 @@ def parse_request(body: bytes) -> GatewayRequest:
                 "temperature": data.get("temperature"),
                 "top_p": data.get("top_p"),
                 "stop": _stop(data.get("stop")),
+                **structured,
             },
             strict=True,
         )
@@ -303,7 +306,12 @@ def parse_request(body: bytes) -> GatewayRequest:
     return GatewayRequest(
         model=model,
         chat=chat,
-        needs=Needs(tools=bool(tools) or history_tools, vision=images, streaming=stream),
+        needs=Needs(
+            tools=bool(tools) or history_tools,
+            vision=images,
+            streaming=stream,
+            structured=bool(structured),
+        ),
         stream=stream,
         include_usage=include_usage,
         input_chars=_chars(messages, system),

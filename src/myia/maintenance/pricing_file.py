@@ -23,12 +23,16 @@ _VERSION_SUFFIX = re.compile(r"(?:-v\d+)?(?::[^.]*)?$")
 
 
 class RegionalPrice(BaseModel):
-    """A price that differs in one region (`eu-west-1`) or geography (`us`, `eu`, `apac`, …)."""
+    """A price that differs in one region (`eu-west-1`) or geography (`us`, `eu`, `apac`, …);
+    without its own `source` / `as_of` it cites the entry's."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input: float = Field(ge=0, allow_inf_nan=False)
     output: float = Field(ge=0, allow_inf_nan=False)
+    source: str | None = None
+    source_name: str | None = None
+    as_of: date | None = None
 
 
 class PriceSourceRef(BaseModel):
@@ -65,20 +69,46 @@ class PricingFile(BaseModel):
 
     @model_validator(mode="after")
     def _cite_sources(self) -> PricingFile:
-        """An entry's `source` is a key of `sources` or an https URL; keys become the URL."""
+        """A `source` is a key of `sources` or an https URL; keys become the URL and name."""
         for slug, entries in self.providers.items():
             for model_id, entry in entries.items():
-                ref = self.sources.get(entry.source)
-                if ref is not None:
-                    entries[model_id] = entry.model_copy(
-                        update={"source": ref.url, "source_name": entry.source_name or ref.name}
-                    )
-                elif not entry.source.startswith("https://"):
-                    raise ValueError(
-                        f"providers.{slug}.{model_id}.source: '{entry.source}' is neither a key "
-                        "of `sources` nor an https URL"
-                    )
+                where = f"providers.{slug}.{model_id}"
+                url, name = self._cited(entry.source, where)
+                regions = {
+                    key.lower(): self._regional(regional, entry, f"{where}.regions.{key}")
+                    for key, regional in entry.regions.items()
+                }
+                entries[model_id] = entry.model_copy(
+                    update={
+                        "source": url,
+                        "source_name": entry.source_name or name,
+                        "regions": regions,
+                    }
+                )
         return self
+
+    def _cited(self, source: str, where: str) -> tuple[str, str | None]:
+        ref = self.sources.get(source)
+        if ref is not None:
+            return ref.url, ref.name
+        if not source.startswith("https://"):
+            raise ValueError(f"{where}.source: '{source}' is neither a key of `sources` nor an URL")
+        return source, None
+
+    def _regional(self, regional: RegionalPrice, entry: PriceEntry, where: str) -> RegionalPrice:
+        if regional.source is None:
+            url, name = entry.source, entry.source_name
+            if entry.source in self.sources:
+                url, name = self._cited(entry.source, where)
+        else:
+            url, name = self._cited(regional.source, where)
+        return regional.model_copy(
+            update={
+                "source": url,
+                "source_name": regional.source_name or name,
+                "as_of": regional.as_of or entry.as_of,
+            }
+        )
 
 
 def price_key(model_id: str) -> str:

@@ -96,10 +96,15 @@ class ChatRequest(_Strict):
     stop: list[str] = Field(default_factory=list)
     region: str | None = None
     inference_type: InferenceType = InferenceType.ON_DEMAND
-    # Structured output: the answer must be JSON valid against this schema. OpenAI-compatible
-    # adapters send it as `response_format: json_schema`; Bedrock has no such field (use a
-    # forced tool there), so its adapter refuses it rather than drop it silently.
+    # Structured output (`response_format`): the answer's text must be JSON valid against
+    # `json_schema`, or any JSON object when `json_object`. OpenAI-compatible adapters pass it
+    # through as `response_format`; Bedrock uses the model's native `outputConfig` where AWS
+    # documents one, else a forced tool whose arguments become the text (converse.py).
     json_schema: dict[str, Any] | None = None
+    json_object: bool = False
+    schema_name: str = Field("answer", pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    schema_description: str | None = None
+    schema_strict: bool | None = None
 
 
 class StopReason(enum.StrEnum):

@@ -49,10 +49,11 @@ from urllib3 import HTTPHeaderDict
 
 from myia.providers.adapter import CredentialCheck, ProviderAdapter, Stopwatch
 from myia.providers.bedrock.client import BedrockClients
-from myia.providers.bedrock.converse import build_converse_params, parse_output, stop_reason, usage
+from myia.providers.bedrock.converse import build_converse_params, parse_answer, usage
 from myia.providers.bedrock.errors import map_botocore_error
 from myia.providers.bedrock.model_ids import resolve_model_id
 from myia.providers.bedrock.stream import ConverseStreamAssembler
+from myia.providers.bedrock.structured import answer_tool
 from myia.providers.connection import ProviderConnection
 from myia.providers.discovery import DiscoveredModel, InferenceProfileInfo
 from myia.providers.errors import ErrorCategory, ProviderError
@@ -283,14 +284,14 @@ class RawBedrockAdapter(ProviderAdapter):
             raise self._transport_error(exc) from exc
         try:
             data = json.loads(raw)
-            text, tool_calls = parse_output(data)
+            text, tool_calls, reason = parse_answer(data, answer_tool(request, model_id))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise self._bad_answer("a Converse response") from exc
         raw_stop = data.get("stopReason")
         return ChatResponse(
             text=text,
             tool_calls=tool_calls,
-            stop_reason=stop_reason(raw_stop),
+            stop_reason=reason,
             raw_stop_reason=raw_stop,
             usage=usage(data.get("usage")),
             latency_ms=stopwatch.elapsed_ms(),
@@ -300,7 +301,7 @@ class RawBedrockAdapter(ProviderAdapter):
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         stopwatch = Stopwatch()
         target, model_id, response = await self._send(request, CONVERSE_STREAM)
-        assembler = ConverseStreamAssembler(stopwatch, model_id)
+        assembler = ConverseStreamAssembler(stopwatch, model_id, answer_tool(request, model_id))
         buffer = EventStreamBuffer()
         try:
             if response.status_code >= 301:

@@ -26,6 +26,7 @@ from myia.sim.conversation import (
     ToolUse,
 )
 from myia.sim.scenario import Scenario
+from myia.sim.structured import SchemaProblem, bedrock_output_config
 
 ERROR_STATUS = {
     "AccessDeniedException": 403,
@@ -186,6 +187,11 @@ def parse_converse(body: Any) -> Conversation:
     conversation.stop = [str(s) for s in config.get("stopSequences") or []]
     if body.get("toolConfig"):
         _tools(body["toolConfig"], conversation)
+    try:
+        conversation.json_schema = bedrock_output_config(body.get("outputConfig"))
+    except SchemaProblem as exc:
+        raise _invalid(exc.message) from exc
+    conversation.json_mode = conversation.json_schema is not None
     return conversation
 
 

@@ -28,10 +28,15 @@ from myia.sim.toolargs import break_arguments, build_arguments, plan_tool_call
 class Quirks:
     wrong_colours: bool = False
     prose_json: bool = False
+    breaks_schemas: bool = False
 
     @classmethod
     def of(cls, model: ModelSpec) -> Quirks:
-        return cls(wrong_colours="vision" in model.faults, prose_json=not model.works("json"))
+        return cls(
+            wrong_colours="vision" in model.faults,
+            prose_json=not model.works("json"),
+            breaks_schemas=model.breaks_schemas,
+        )
 
 
 _UPPER = re.compile(r"upper\s*-?\s*case|all caps|capital letters", re.IGNORECASE)
@@ -79,6 +84,8 @@ def _json_answer(conversation: Conversation, prompt: str, quirks: Quirks) -> str
         return None
     if conversation.json_schema:
         value = build_arguments(conversation.json_schema, prompt)
+        if quirks.breaks_schemas:
+            value = break_arguments(conversation.json_schema, value, 0)
     else:
         value = skills.json_object(prompt)
     return skills.json_as_prose(value) if quirks.prose_json else skills.describe_json(value)
@@ -152,6 +159,9 @@ def respond(
     # answers prose, as it does to any other JSON request.
     ignores_forcing = quirks.prose_json and asks_structured_output(conversation)
     call = None if ignores_forcing else plan_tool_call(conversation, id_prefix=id_prefix)
+    if call is not None and quirks.breaks_schemas and asks_structured_output(conversation):
+        schema = next((t.schema for t in conversation.tools if t.name == call.name), {})
+        call = ToolCall(call.id, call.name, break_arguments(schema, call.arguments, 0))
     if call is not None:
         output = max(1, count_tokens(call.name + call.arguments_json))
         return Reply("", "tool_use", input_tokens, output, (call,))

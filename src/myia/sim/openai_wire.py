@@ -24,6 +24,7 @@ from myia.sim.conversation import (
 )
 from myia.sim.quota import Admission
 from myia.sim.scenario import ModelsShape, Quota
+from myia.sim.structured import SchemaProblem, openai_response_format
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -197,10 +198,12 @@ def parse_chat(body: Any) -> tuple[Conversation, ChatOptions]:
         conversation.max_tokens = limit
     stop = body.get("stop")
     conversation.stop = [stop] if isinstance(stop, str) else [str(s) for s in stop or []]
-    response_format = body.get("response_format") or {}
-    conversation.json_mode = response_format.get("type") in ("json_object", "json_schema")
-    if response_format.get("type") == "json_schema":
-        conversation.json_schema = (response_format.get("json_schema") or {}).get("schema")
+    try:
+        conversation.json_mode, conversation.json_schema = openai_response_format(
+            body.get("response_format"), json.dumps(body.get("messages"))
+        )
+    except SchemaProblem as exc:
+        raise _invalid(exc.message, exc.param) from exc
     stream_options = body.get("stream_options") or {}
     options = ChatOptions(
         model, bool(body.get("stream")), bool(stream_options.get("include_usage"))

@@ -163,6 +163,10 @@ class ModelSpec(_Strict):
     # Share of the model's own tool calls whose arguments break the tool's JSON schema,
     # exact over a run (see `SimState.breaks_tool_call`), not coin flips.
     tool_args_invalid_rate: float = Field(0.0, ge=0, le=1)
+    # A model that does not adhere to structured output: its JSON answers to a schema
+    # (`response_format` json_schema, Bedrock `outputConfig`, a forced tool on a JSON prompt)
+    # parse but break the schema. The `json` fault is the other kind: prose instead of JSON.
+    breaks_schemas: bool = False
     failure_kinds: list[FailureKind] = Field(
         default_factory=lambda: list(_DEFAULT_FAILURES), min_length=1
     )

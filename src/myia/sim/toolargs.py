@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -233,7 +234,40 @@ def _object_for(schema: dict[str, Any], prompt: str, numbers: Iterator[str]) -> 
 def build_arguments(schema: dict[str, Any], prompt: str) -> dict[str, Any]:
     """Arguments valid against `schema`: required properties (all, if none are required),
     plus optional ones the prompt mentions; nested objects, arrays, enums and ranges too."""
-    return _object_for(schema, prompt, iter(_NUMBER.findall(prompt)))
+    return _object_for(_inline_refs(schema), prompt, iter(_NUMBER.findall(prompt)))
+
+
+_MAX_REF_DEPTH = 8
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its local `$ref`s (`#/$defs/X`, as pydantic writes nested models)
+    replaced by what they point to; a recursive one stops at `_MAX_REF_DEPTH`."""
+
+    def target(ref: str) -> Any:
+        node: Any = schema
+        for part in ref[2:].split("/"):
+            node = (
+                node.get(part.replace("~1", "/").replace("~0", "~"))
+                if isinstance(node, dict)
+                else None
+            )
+        return node
+
+    def walk(node: Any, depth: int) -> Any:
+        if isinstance(node, list):
+            return [walk(item, depth) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/") and depth < _MAX_REF_DEPTH:
+            found = target(ref)
+            if isinstance(found, dict):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return walk({**found, **rest}, depth + 1)
+        return {k: walk(v, depth) for k, v in node.items() if k != "$defs"}
+
+    return walk(schema, 0) if "$ref" in json.dumps(schema) else schema
 
 
 # --- schema-breaking arguments (`tool_args_invalid_rate`) ------------------------------

@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 
 from myia.providers.adapter import CredentialCheck, ProviderAdapter, Stopwatch
 from myia.providers.bedrock.client import BedrockClients
-from myia.providers.bedrock.converse import build_converse_params, parse_output, stop_reason, usage
+from myia.providers.bedrock.converse import build_converse_params, parse_answer, usage
 from myia.providers.bedrock.discovery import discovered_model, profile_info
 from myia.providers.bedrock.errors import map_botocore_error
 from myia.providers.bedrock.model_ids import normalize_model_id, resolve_model_id
 from myia.providers.bedrock.stream import ConverseStreamAssembler, iterate_in_thread
+from myia.providers.bedrock.structured import answer_tool
 from myia.providers.connection import ProviderConnection
 from myia.providers.discovery import DiscoveredModel, InferenceProfileInfo
 from myia.providers.errors import ProviderError
@@ -51,12 +52,12 @@ class BedrockAdapter(ProviderAdapter):
             return params["modelId"], dict(response)
 
         model_id, response = await self._call(call)
-        text, tool_calls = parse_output(response)
+        text, tool_calls, reason = parse_answer(response, answer_tool(request, model_id))
         raw_stop = response.get("stopReason")
         return ChatResponse(
             text=text,
             tool_calls=tool_calls,
-            stop_reason=stop_reason(raw_stop),
+            stop_reason=reason,
             raw_stop_reason=raw_stop,
             usage=usage(response.get("usage")),
             latency_ms=stopwatch.elapsed_ms(),
@@ -71,7 +72,8 @@ class BedrockAdapter(ProviderAdapter):
             return self.clients.runtime(region), params
 
         runtime, params = await self._call(prepare)
-        assembler = ConverseStreamAssembler(stopwatch, params["modelId"])
+        model_id = params["modelId"]
+        assembler = ConverseStreamAssembler(stopwatch, model_id, answer_tool(request, model_id))
 
         def open_stream() -> Any:
             return runtime.converse_stream(**params)["stream"]

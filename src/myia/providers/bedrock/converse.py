@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from myia.providers.errors import ErrorCategory, ProviderError
+from myia.providers.bedrock.structured import add_structured_output, as_answer
 from myia.providers.types import (
     ChatMessage,
     ChatRequest,
@@ -76,12 +76,6 @@ def _tool_config(request: ChatRequest) -> dict[str, Any]:
 
 def build_converse_params(request: ChatRequest, model_id: str) -> dict[str, Any]:
     """Keyword arguments for `converse` / `converse_stream`; unset options are omitted."""
-    if request.json_schema is not None:
-        raise ProviderError(
-            ErrorCategory.VALIDATION,
-            "Converse has no JSON-schema output mode: offer a tool with the schema and force it",
-            provider="bedrock",
-        )
     params: dict[str, Any] = {
         "modelId": model_id,
         "messages": [_message(m) for m in request.messages],
@@ -104,6 +98,7 @@ def build_converse_params(request: ChatRequest, model_id: str) -> dict[str, Any]
     # A toolChoice without tools is refused, so tools decide whether toolConfig exists.
     if request.tools:
         params["toolConfig"] = _tool_config(request)
+    add_structured_output(params, request, model_id)  # json_schema / json_object
     return params
 
 
@@ -140,3 +135,12 @@ def parse_output(response: dict[str, Any]) -> tuple[str, list[ToolCall]]:
                 raw = json.dumps(arguments, default=str)
                 calls.append(ToolCall(id=use["toolUseId"], name=use["name"], raw_arguments=raw))
     return "".join(texts), calls
+
+
+def parse_answer(
+    response: dict[str, Any], answer_tool: str | None
+) -> tuple[str, list[ToolCall], StopReason]:
+    """`parse_output` and the stop reason, with a structured-output answer tool's call
+    (`structured.answer_tool`) turned into the text."""
+    text, calls = parse_output(response)
+    return as_answer(text, calls, stop_reason(response.get("stopReason")), answer_tool)

@@ -16,7 +16,15 @@ from typing import Any, Protocol, TypeVar
 
 from myia.providers.adapter import Stopwatch
 from myia.providers.bedrock.converse import stop_reason, usage
-from myia.providers.types import StreamEnd, StreamEvent, TextDelta, ToolCall, ToolCallEvent, Usage
+from myia.providers.types import (
+    StopReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    Usage,
+)
 
 T = TypeVar("T", covariant=True)
 
@@ -90,11 +98,17 @@ class _ToolBlock:
 
 
 class ConverseStreamAssembler:
-    """ConverseStream events -> MyIA stream events; tool input fragments become one call."""
+    """ConverseStream events -> MyIA stream events; tool input fragments become one call.
 
-    def __init__(self, stopwatch: Stopwatch, model_id: str) -> None:
+    `answer_tool` names a structured-output answer tool (`structured.answer_tool`): its
+    input fragments are the answer, passed on as text deltas as they arrive."""
+
+    def __init__(self, stopwatch: Stopwatch, model_id: str, answer_tool: str | None = None) -> None:
         self.stopwatch = stopwatch
         self.model_id = model_id
+        self.answer_tool = answer_tool
+        self._answer_blocks: set[int] = set()
+        self._other_tools = False
         self._tools: dict[int, _ToolBlock] = {}
         self._raw_stop: str | None = None
         self._usage = Usage()
@@ -105,7 +119,11 @@ class ConverseStreamAssembler:
             tool = (body.get("start") or {}).get("toolUse")
             if tool:
                 index = int(body.get("contentBlockIndex", 0))
-                self._tools[index] = _ToolBlock(tool["toolUseId"], tool["name"])
+                if self.answer_tool is not None and tool.get("name") == self.answer_tool:
+                    self._answer_blocks.add(index)
+                else:
+                    self._other_tools = True
+                    self._tools[index] = _ToolBlock(tool["toolUseId"], tool["name"])
         elif "contentBlockDelta" in event:
             return self._delta(event["contentBlockDelta"])
         elif "contentBlockStop" in event:
@@ -127,7 +145,11 @@ class ConverseStreamAssembler:
         tool = delta.get("toolUse")
         if tool is not None:
             self.stopwatch.mark_first_token()
-            block = self._tools.get(int(body.get("contentBlockIndex", 0)))
+            index = int(body.get("contentBlockIndex", 0))
+            if index in self._answer_blocks:
+                fragment = tool.get("input") or ""
+                return [TextDelta(text=fragment)] if fragment else []
+            block = self._tools.get(index)
             if block is not None:
                 block.fragments.append(tool.get("input") or "")
         return []
@@ -136,10 +158,13 @@ class ConverseStreamAssembler:
         """Tool blocks the stream never closed, then the end event."""
         events: list[StreamEvent] = [block.to_event() for block in self._tools.values()]
         self._tools.clear()
+        reason = stop_reason(self._raw_stop)
+        if self._answer_blocks and not self._other_tools:
+            reason = StopReason.END_TURN  # the answer tool's call is the message's text
         events.append(
             StreamEnd(
                 usage=self._usage,
-                stop_reason=stop_reason(self._raw_stop),
+                stop_reason=reason,
                 raw_stop_reason=self._raw_stop,
                 latency_ms=self.stopwatch.elapsed_ms(),
                 time_to_first_token_ms=self.stopwatch.first_token_ms,

@@ -109,12 +109,24 @@ def build_chat_params(request: ChatRequest) -> dict[str, Any]:
             params[key] = value
     if request.stop:
         params["stop"] = list(request.stop)
-    if request.json_schema is not None:
-        params["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": "answer", "schema": request.json_schema},
-        }
+    response_format = _response_format(request)
+    if response_format is not None:
+        params["response_format"] = response_format
     return params
+
+
+def _response_format(request: ChatRequest) -> dict[str, Any] | None:
+    """Structured output as OpenAI's `response_format`, every field the client gave kept."""
+    if request.json_schema is not None:
+        spec: dict[str, Any] = {"name": request.schema_name, "schema": request.json_schema}
+        if request.schema_description is not None:
+            spec["description"] = request.schema_description
+        if request.schema_strict is not None:
+            spec["strict"] = request.schema_strict
+        return {"type": "json_schema", "json_schema": spec}
+    if request.json_object:
+        return {"type": "json_object"}
+    return None
 
 
 def finish_reason(raw: str | None) -> StopReason:
