@@ -5,14 +5,19 @@ SDK's exception types, which it raises as they come."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import openai
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
 from tests.clients.conftest import PERSON_PROMPT, TOOL_RESULT, WEATHER_PROMPT, Gateway
+
+# LangChain is imported by the tests that use it, not at collection (which every xdist
+# worker pays, whatever it runs).
+if TYPE_CHECKING:
+    from langchain_core.messages import AIMessageChunk
+    from langchain_openai import ChatOpenAI
 
 
 class Person(BaseModel):
@@ -29,6 +34,8 @@ class GetWeather(BaseModel):
 
 
 def chat_model(gateway: Gateway, model: str, **kwargs: object) -> ChatOpenAI:
+    from langchain_openai import ChatOpenAI
+
     options: dict[str, object] = {
         "model": model,
         "base_url": gateway.base_url,
@@ -45,6 +52,8 @@ def llm(gateway: Gateway, model: str) -> ChatOpenAI:
 
 
 def test_chat(llm: ChatOpenAI) -> None:
+    from langchain_core.messages import AIMessage
+
     answer = llm.invoke("What is 12 + 30?")
     assert isinstance(answer, AIMessage) and "42" in answer.text
     assert answer.usage_metadata is not None and answer.usage_metadata["total_tokens"] > 0
@@ -65,6 +74,8 @@ def test_stream_with_usage(gateway: Gateway, model: str) -> None:
 
 
 def test_tool_round_trip(llm: ChatOpenAI) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
     with_tools = llm.bind_tools([GetWeather])
     question = HumanMessage(WEATHER_PROMPT)
     first = with_tools.invoke([question])
@@ -86,6 +97,8 @@ def test_structured_output_default_method(llm: ChatOpenAI) -> None:
 
 
 def test_tool_choice_none_calls_no_tool(llm: ChatOpenAI) -> None:
+    from langchain_core.messages import AIMessage
+
     answer = llm.bind_tools([GetWeather], tool_choice="none").invoke(WEATHER_PROMPT)
     assert isinstance(answer, AIMessage)
     assert not answer.tool_calls, answer.tool_calls

@@ -18,19 +18,26 @@ from tests.clients.conftest import (
     Gateway,
 )
 
-# litellm fetches its model price list from the internet at import unless told to use the
-# copy it ships; the suite reaches loopback only.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-import litellm
-
 
 class Person(BaseModel):
     name: str
     age: int
 
 
+@pytest.fixture(scope="session")
+def litellm() -> Any:
+    """The module, imported by the tests that use it (seconds of import, which every xdist
+    worker would pay at collection otherwise)."""
+    # litellm fetches its model price list from the internet at import unless told to use
+    # the copy it ships; the suite reaches loopback only.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    return litellm
+
+
 @pytest.fixture
-def call(gateway: Gateway, model: str) -> Any:
+def call(gateway: Gateway, model: str, litellm: Any) -> Any:
     """`litellm.completion` aimed at the gateway, for this test's route."""
 
     def completion(**kwargs: Any) -> Any:
@@ -104,7 +111,7 @@ def test_tool_choice_none_calls_no_tool(call: Any) -> None:
     assert choice.finish_reason == "stop" and choice.message.content
 
 
-def test_errors_are_litellms_own_types(call: Any) -> None:
+def test_errors_are_litellms_own_types(call: Any, litellm: Any) -> None:
     hi = [{"role": "user", "content": "hi"}]
     with pytest.raises(litellm.AuthenticationError) as bad_key:
         call(messages=hi, api_key="myia-not-a-key")
