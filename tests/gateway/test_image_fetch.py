@@ -4,10 +4,14 @@ every address below is refused or allowed before any connection is tried."""
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 
-from myia.gateway.image_fetch import FetchPolicy, ImageFetchError, _target, is_public
+from myia.gateway.errors import GatewayError
+from myia.gateway.image_fetch import FetchPolicy, ImageFetchError, ImageUrls, _target, is_public
+from myia.gateway.settings import GatewaySettings
+from myia.gateway.wire_in import parse_request
 
 NOT_PUBLIC = [
     "127.0.0.1",  # loopback
@@ -101,3 +105,32 @@ async def test_allow_list_names_hosts_and_networks() -> None:
     for url in ("http://127.0.0.2/a.png", "http://10.2.0.1/a.png", "http://169.254.169.254/"):
         with pytest.raises(ImageFetchError):
             await _target(url, policy)
+
+
+async def test_fetching_switched_off_refuses_the_url_by_name() -> None:
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "ok"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "and this?"},
+                    {"type": "image_url", "image_url": {"url": "https://images.example/a.png"}},
+                ],
+            },
+        ],
+    }
+    request = parse_request(json.dumps(body).encode())
+    assert request.needs.vision
+    off = ImageUrls(GatewaySettings(GATEWAY_IMAGE_FETCH=False))
+    with pytest.raises(GatewayError) as refused:
+        await off.resolve(request.chat)
+    assert refused.value.status == 400
+    assert refused.value.param == "messages[2].content[1].image_url.url"
+    assert "GATEWAY_IMAGE_FETCH" in refused.value.message
+    none = ImageUrls(GatewaySettings(GATEWAY_IMAGE_MAX_URLS=0))
+    with pytest.raises(GatewayError) as too_many:
+        await none.resolve(request.chat)
+    assert too_many.value.param == "messages[2].content[1].image_url.url"

@@ -13,8 +13,11 @@ import zlib
 from typing import Any
 
 import httpx
+import openai
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.api.gateway_cors import parse_origins
 from myia.db.enums import CertificationStatus
 from myia.sim import SimServer
 from tests.factories import make_base_model, make_certification, make_deployment, make_provider
@@ -159,6 +162,14 @@ async def test_v1_refusals_models_by_id_and_body_limit(
                 )
                 assert error["param"] == "model"
             openai_error(await http.get(f"/v1/models/{MODEL}"), 401, "invalid_api_key")
+            # The official SDK reads them as its own objects and exceptions.
+            sdk = openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key=world.key, max_retries=0)
+            retrieved = await sdk.models.retrieve(SLASHED)
+            assert (retrieved.id, retrieved.object) == ("llama-edge", "model")
+            with pytest.raises(openai.NotFoundError) as missing_model:
+                await sdk.models.retrieve("meta-llama/nope")
+            assert missing_model.value.code == "model_not_found"
+            await sdk.close()
 
             # The gateway's body limit is its own: a ~5 MB base64 image passes (the API's
             # 1 MB would refuse it) and reaches the simulator whole.
@@ -284,3 +295,19 @@ async def test_cors_allow_list(session: AsyncSession, db_url: str, fresh_sim: Si
                 "/api/v2/models", headers={"Origin": ORIGIN, **asks, "Authorization": "x"}
             )
             assert "access-control-allow-origin" not in api.headers
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["*", "https://app.example.com/path", "app.example.com", "ftp://x.example", "https://u@x.io"],
+)
+def test_cors_origins_must_be_exact_origins(value: str) -> None:
+    with pytest.raises(ValueError, match="GATEWAY_CORS_ORIGINS"):
+        parse_origins(f"https://ok.example, {value}")
+
+
+def test_cors_origins_are_normalised() -> None:
+    assert parse_origins(" https://App.Example.com/ ,http://localhost:5173,, ") == frozenset(
+        {"https://app.example.com", "http://localhost:5173"}
+    )
+    assert parse_origins("") == frozenset()
