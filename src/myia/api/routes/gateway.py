@@ -120,7 +120,7 @@ async def list_models(request: Request) -> Response:
 @router.get(
     "/models/{model_id:path}",
     summary="One model, if this key may route to it (ids may contain slashes)",
-    responses=_errors(401, 404, 503),
+    responses=_errors(400, 401, 404, 503),
 )
 async def retrieve_model(model_id: str, request: Request) -> Response:
     gateway = _gateway(request)
