@@ -8,6 +8,7 @@ on an uncaught JavaScript exception and on a console error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -61,25 +62,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`make run`'s `myia demo` on a free loopback port with a new SQLite file."""
+@dataclass(frozen=True)
+class Demo:
+    """A running `myia demo`: its address and its SQLite database (for tests that store
+    rows directly, as a long chat)."""
+
+    url: str
+    database_url: str
+    workdir: Path
+
+
+def need_chromium() -> None:
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is missing (apt-get install chromium)"
         if IN_CI:
             pytest.fail(f"{message} and CI=true: refusing to skip", pytrace=False)
         pytest.skip(message)
-    workdir = tmp_path_factory.mktemp("demo")
+
+
+@contextlib.contextmanager
+def run_demo(workdir: Path, *args: str, env_extra: dict[str, str] | None = None) -> Iterator[Demo]:
+    """`make run`'s `myia demo` on a free loopback port with a new SQLite file in `workdir`
+    (`args`: more options of `myia demo`); stopped with Ctrl-C on exit."""
     port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"QUEUE_URL", "REDIS_URL", "MYIA_MODE", "ENCRYPTION_SECRET", "JWT_SECRET"}
     }
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{workdir / 'demo.db'}"
+    database_url = f"sqlite+aiosqlite:///{workdir / 'demo.db'}"
+    env["DATABASE_URL"] = database_url
+    env.update(env_extra or {})
     log = (workdir / "demo.log").open("w")
     process = subprocess.Popen(
-        [*myia_command(), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        [*myia_command(), "demo", "--host", "127.0.0.1", "--port", str(port), *args],
         cwd=workdir,
         env=env,
         stdout=log,
@@ -100,7 +116,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("myia demo did not become healthy in time")
             time.sleep(0.5)
-        yield base
+        yield Demo(url=base, database_url=database_url, workdir=workdir)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -111,8 +127,22 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The folder's shared demo (fresh SQLite, the first-start certification running)."""
+    need_chromium()
+    with run_demo(tmp_path_factory.mktemp("demo")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def app_url(demo: Demo) -> str:
+    return demo.url
+
+
 @pytest.fixture(scope="module")
-def browser(app_url: str) -> Iterator[Browser]:
+def browser() -> Iterator[Browser]:
+    need_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

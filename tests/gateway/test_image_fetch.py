@@ -96,10 +96,10 @@ async def test_allow_list_names_hosts_and_networks() -> None:
     )
     # Allowed: the connection goes to the checked address, the name stays in Host.
     target = await _target("http://127.0.0.1:8080/a.png?x=1", policy)
-    assert target.url == "http://127.0.0.1:8080/a.png?x=1"
+    assert target.urls == ("http://127.0.0.1:8080/a.png?x=1",)
     assert target.host_header == "127.0.0.1:8080"
     mapped = await _target("http://[::ffff:127.0.0.1]/a.png", policy)
-    assert mapped.url == "http://[::ffff:127.0.0.1]:80/a.png"
+    assert mapped.urls == ("http://[::ffff:127.0.0.1]:80/a.png",)
     assert (await _target("http://10.1.200.3/a.png", policy)).sni is None
     # Still refused: a loopback address outside the allowed /32, another private network.
     for url in ("http://127.0.0.2/a.png", "http://10.2.0.1/a.png", "http://169.254.169.254/"):

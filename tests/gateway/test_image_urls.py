@@ -6,14 +6,21 @@ content type, the size, the time and the number of URLs are bounded.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.sim import SimServer
@@ -212,3 +219,69 @@ async def test_image_urls_allow_listed(
             error = openai_error(answer, 400, None)
             assert error["param"] == "messages[0].content[3].image_url.url"
             assert "GATEWAY_IMAGE_MAX_URLS" in error["message"]
+
+
+def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` that no trust store holds."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_https_keeps_the_name_and_verifies_the_certificate(
+    session: AsyncSession,
+    db_url: str,
+    fresh_sim: SimServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The connection goes to the checked address, but TLS still speaks to the name: the
+    server sees `localhost` as SNI, and its certificate, which no trust store holds, is
+    refused (the gateway never turns verification off)."""
+    monkeypatch.setenv("GATEWAY_IMAGE_FETCH_ALLOW", "localhost")
+    world = await make_world(session, fresh_sim)
+    cert_file, key_file = self_signed(tmp_path, "localhost")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    names: list[str | None] = []
+
+    def record_name(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        names.append(name)
+
+    context.sni_callback = record_name
+    with ImageServer() as images:
+        images.server.socket = context.wrap_socket(images.server.socket, server_side=True)
+        with AppServer(db_url) as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+                url = f"https://localhost:{images.port}/red.png"
+                answer = await http.post(
+                    "/v1/chat/completions",
+                    json=asking(url),
+                    headers={"Authorization": f"Bearer {world.key}"},
+                )
+    error = openai_error(answer, 400, "invalid_image_url")
+    assert "could not be reached" in error["message"]
+    assert "certificate" not in error["message"].lower()  # no TLS internals for the client
+    assert names == ["localhost"]
+    assert images.hits == []  # no request was sent over the unverified connection

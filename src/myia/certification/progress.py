@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.certification.jobs import ACTIVE_JOB
 from myia.db.enums import JobItemStatus, JobStatus
 from myia.db.models import CertificationJob, CertificationJobItem
 from myia.db.types import utcnow
@@ -76,4 +77,25 @@ def job_progress(
         "failure": job.failure_count,
         "percent": round(100 * done / total, 1) if total else 100.0,
         "eta_seconds": eta,
+    }
+
+
+async def running_certification(session: AsyncSession) -> dict[str, Any] | None:
+    """The newest certification job still to finish (queued or running, not paused), for
+    the pages that wait on it — the demo's first start above all: `processed` of `total`
+    items checked, `success` of them certified. None when no job runs."""
+    job = await session.scalar(
+        select(CertificationJob)
+        .where(CertificationJob.status.in_(ACTIVE_JOB))
+        .order_by(CertificationJob.created_at.desc())
+        .limit(1)
+    )
+    if job is None:
+        return None
+    return {
+        "job_id": job.id,
+        "status": job.status.value,
+        "total": job.total_models or 0,
+        "processed": job.processed_models or 0,
+        "success": job.success_count or 0,
     }

@@ -154,13 +154,13 @@ async def _addresses(host: str, port: int) -> list[IPAddress]:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    url: str  # the URL rewritten to the checked address
+    urls: tuple[str, ...]  # the URL rewritten to each checked address, in resolver order
     host_header: str
     sni: str | None
 
 
 async def _target(url: str, policy: FetchPolicy) -> _Target:
-    """The checked address to connect to for `url`, or why not."""
+    """The checked addresses to connect to for `url`, or why not."""
     if len(url) > MAX_URL_CHARS:
         raise ImageFetchError(f"the URL is longer than {MAX_URL_CHARS} characters")
     try:
@@ -183,8 +183,7 @@ async def _target(url: str, policy: FetchPolicy) -> _Target:
         _permitted(a, policy) for a in addresses
     ):
         raise ImageFetchError(_NOT_PUBLIC)
-    ip = addresses[0]
-    literal = f"[{ip}]" if isinstance(ip, ipaddress.IPv6Address) else str(ip)
+    literals = [f"[{ip}]" if isinstance(ip, ipaddress.IPv6Address) else str(ip) for ip in addresses]
     path = parts.path or "/"
     query = f"?{parts.query}" if parts.query else ""
     default_port = port == (443 if parts.scheme == "https" else 80)
@@ -194,7 +193,7 @@ async def _target(url: str, policy: FetchPolicy) -> _Target:
     if not default_port:
         host_header += f":{port}"
     return _Target(
-        url=f"{parts.scheme}://{literal}:{port}{path}{query}",
+        urls=tuple(dict.fromkeys(f"{parts.scheme}://{ip}:{port}{path}{query}" for ip in literals)),
         host_header=host_header,
         sni=host if parts.scheme == "https" else None,
     )
@@ -223,6 +222,33 @@ async def _body(response: httpx.Response, policy: FetchPolicy) -> bytes:
     return b"".join(chunks)
 
 
+async def _get(
+    client: httpx.AsyncClient, url: str, target: _Target, policy: FetchPolicy
+) -> ImagePart | str:
+    """The image at one checked address, or where a redirect points (as the server wrote it)."""
+    headers = {
+        "host": target.host_header,
+        "accept": ", ".join(IMAGE_TYPES),
+        "accept-encoding": "identity",
+        "user-agent": "MyIA-gateway-image-fetch",
+    }
+    extensions = {"sni_hostname": target.sni} if target.sni else {}
+    async with client.stream("GET", url, headers=headers, extensions=extensions) as response:
+        location = response.headers.get("location")
+        if response.status_code in _REDIRECTS and location:
+            return location
+        if response.status_code != 200:
+            raise ImageFetchError(f"the image server answered HTTP {response.status_code}")
+        media = response.headers.get("content-type", "").split(";")[0]
+        if media.strip().lower() not in IMAGE_TYPES:
+            raise ImageFetchError(
+                "the answer is not an image (content type must be image/png, image/jpeg, "
+                "image/gif or image/webp)"
+            )
+        data = await _body(response, policy)
+        return ImagePart(format=_format_of(data), data=data)
+
+
 async def _fetch(url: str, policy: FetchPolicy) -> ImagePart:
     # No pooled connection is kept: a TLS connection opened for one name must not carry a
     # request for another name that a redirect resolved to the same address.
@@ -232,35 +258,22 @@ async def _fetch(url: str, policy: FetchPolicy) -> ImagePart:
     ) as client:
         for _ in range(policy.max_redirects + 1):
             target = await _target(url, policy)
-            headers = {
-                "host": target.host_header,
-                "accept": ", ".join(IMAGE_TYPES),
-                "accept-encoding": "identity",
-                "user-agent": "MyIA-gateway-image-fetch",
-            }
-            extensions = {"sni_hostname": target.sni} if target.sni else {}
-            try:
-                async with client.stream(
-                    "GET", target.url, headers=headers, extensions=extensions
-                ) as response:
-                    location = response.headers.get("location")
-                    if response.status_code in _REDIRECTS and location:
-                        url = urljoin(url, location)
-                        continue
-                    if response.status_code != 200:
-                        raise ImageFetchError(
-                            f"the image server answered HTTP {response.status_code}"
-                        )
-                    media = response.headers.get("content-type", "").split(";")[0]
-                    if media.strip().lower() not in IMAGE_TYPES:
-                        raise ImageFetchError(
-                            "the answer is not an image (content type must be image/png, "
-                            "image/jpeg, image/gif or image/webp)"
-                        )
-                    data = await _body(response, policy)
-                    return ImagePart(format=_format_of(data), data=data)
-            except httpx.HTTPError as exc:
-                raise ImageFetchError("the image server could not be reached") from exc
+            answer: ImagePart | str | None = None
+            # Each checked address in turn, as a browser would: a name with an IPv6
+            # address first is still reached from a host without an IPv6 route.
+            for address_url in target.urls:
+                try:
+                    answer = await _get(client, address_url, target, policy)
+                    break
+                except httpx.ConnectError:
+                    continue
+                except httpx.HTTPError as exc:
+                    raise ImageFetchError("the image server could not be reached") from exc
+            if answer is None:
+                raise ImageFetchError("the image server could not be reached")
+            if isinstance(answer, ImagePart):
+                return answer
+            url = urljoin(url, answer)
         raise ImageFetchError(f"more than {policy.max_redirects} redirects")
 
 

@@ -54,9 +54,11 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %" if value <= 1 else f"{value:.0f} %"
 
 
-def readable(value: Any) -> str:
+def readable(value: Any, indent: int | None = None) -> str:
     """JSON for people (autoescaping still applies): no \\u0027 escapes, unlike tojson."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str, indent=indent)
 
 
 def zip_self(values: Any) -> list[tuple[Any, Any]]:

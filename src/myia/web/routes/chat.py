@@ -1,22 +1,27 @@
-"""`/chat`: the user's chats, a new chat, the model picker and the answer streamed as it
-arrives (server-sent events read by /static/app.js), with cost, tokens and latency."""
+"""`/chat`: the user's chats (new, rename, delete), the model picker (the user's enabled
+models), the answer streamed as it arrives (server-sent events read by /static/app.js) with
+cost, tokens, latency and what was sent; a long chat opens on its newest messages with "load
+earlier"; while no model is certified yet, the certification's progress (`/chat/progress`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from myia.api.deps import CacheDep, SessionDep, SettingsDep, StateDep
+from myia.certification.progress import running_certification
 from myia.chat import service
-from myia.chat.schemas import MAX_PAGE_SIZE, ChatCreate, MessageSend
+from myia.chat.history import MAX_CURSOR, message_window
+from myia.chat.schemas import MAX_PAGE_SIZE, ChatCreate, ChatUpdate, MessageSend
 from myia.chat.send import ChatEvent, prepare_send, stream_reply
-from myia.errors import MyIAError, NotFoundError
-from myia.web.chat_view import model_options
+from myia.errors import InvalidInputError, MyIAError, NotFoundError
+from myia.users.settings import enabled_models
+from myia.web.chat_view import chat_readiness, model_options
 from myia.web.deps import CheckedForm, SignedIn, field
 from myia.web.forms import service_errors, validation_errors
 from myia.web.templating import Viewer, render
@@ -33,6 +38,7 @@ async def _page(
     state: StateDep,
     chat_id: str | None,
     *,
+    before: str | None = None,
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
@@ -40,29 +46,33 @@ async def _page(
     chats = await service.list_chats(
         session=session, user_id=viewer.user.id, page=1, page_size=MAX_PAGE_SIZE
     )
-    chat = messages = None
+    chat = window = None
     if chat_id is not None:
         try:
             chat = await service.get_chat(session=session, user_id=viewer.user.id, chat_id=chat_id)
         except NotFoundError:
             return RedirectResponse("/chat", status_code=303)
-        history = await service.list_messages(
-            session=session,
-            user_id=viewer.user.id,
-            chat_id=chat_id,
-            page=1,
-            page_size=MAX_PAGE_SIZE,
-        )
-        messages = history.data
-    options = await model_options(cache=cache, database=state.database)
+        try:
+            window = await message_window(
+                session=session, user_id=viewer.user.id, chat_id=chat_id, before=before
+            )
+        except InvalidInputError:  # a cursor mangled in the address: the newest page
+            return RedirectResponse(f"/chat/{chat_id}", status_code=303)
+    enabled = await enabled_models(session=session, user_id=viewer.user.id)
+    options = await model_options(cache=cache, database=state.database, enabled=enabled)
     context: dict[str, Any] = {
         "chats": chats.data,
         "chat": chat,
-        "messages": messages or [],
+        "messages": window.data if window else [],
+        "count": window.count if window else 0,
+        "earlier": window.earlier if window else None,
+        "before": before,
         "options": options,
+        "certifying": None if options else await running_certification(session),
         "model": options[0].id if options else "",
         "errors": {},
         "content": "",
+        "title_errors": {},
     }
     context.update(extra)
     return render(request, settings, "chat.html", viewer, status_code=status_code, **context)
@@ -83,11 +93,27 @@ async def chat_home(
 @router.post("/chat")
 async def new_chat(form: CheckedForm, viewer: SignedIn, session: SessionDep) -> Response:
     assert viewer.user is not None
-    title = field(form, "title") or "New chat"
+    title = field(form, "title").strip() or "New chat"
     chat = await service.create_chat(
         session=session, user_id=viewer.user.id, data=ChatCreate(title=title[:200])
     )
     return RedirectResponse(f"/chat/{chat.id}", status_code=303)
+
+
+@router.get("/chat/progress")
+async def chat_progress(
+    viewer: SignedIn, session: SessionDep, cache: CacheDep, state: StateDep
+) -> JSONResponse:
+    """What the page polls while no model can answer: how many can now (of the user's
+    enabled models), and the running certification's figures (null when none runs)."""
+    assert viewer.user is not None
+    readiness = await chat_readiness(
+        session=session,
+        cache=cache,
+        database=state.database,
+        enabled=await enabled_models(session=session, user_id=viewer.user.id),
+    )
+    return JSONResponse(readiness.as_json(), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/chat/{chat_id}")
@@ -99,8 +125,56 @@ async def chat_page(
     cache: CacheDep,
     settings: SettingsDep,
     state: StateDep,
+    before: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
 ) -> Response:
-    return await _page(request, viewer, session, cache, settings, state, chat_id)
+    """The newest messages; `?before=` (the "load earlier" link) the page before a cursor."""
+    return await _page(request, viewer, session, cache, settings, state, chat_id, before=before)
+
+
+@router.post("/chat/{chat_id}/rename")
+async def rename_chat(
+    request: Request,
+    chat_id: str,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> Response:
+    assert viewer.user is not None
+    title = field(form, "title")
+    try:
+        await service.rename_chat(
+            session=session,
+            user_id=viewer.user.id,
+            chat_id=chat_id,
+            data=ChatUpdate(title=title),
+        )
+    except ValidationError as exc:
+        return await _page(
+            request,
+            viewer,
+            session,
+            cache,
+            settings,
+            state,
+            chat_id,
+            status_code=422,
+            title_errors=validation_errors(exc),
+            new_title=title,
+        )
+    return RedirectResponse(f"/chat/{chat_id}", status_code=303)
+
+
+@router.post("/chat/{chat_id}/delete")
+async def delete_chat(
+    chat_id: str, form: CheckedForm, viewer: SignedIn, session: SessionDep
+) -> Response:
+    """The chat and its messages; another user's chat is a 404 (and nothing changes)."""
+    assert viewer.user is not None
+    await service.delete_chat(session=session, user_id=viewer.user.id, chat_id=chat_id)
+    return RedirectResponse("/chat", status_code=303)
 
 
 def _sse(event: ChatEvent) -> str:

@@ -11,6 +11,7 @@ from myia.catalog.filters import MAX_PAGE_SIZE, PriceQuery, ProviderFilters
 from myia.catalog.pricing import compare_prices
 from myia.catalog.providers import list_providers
 from myia.catalog.schemas import CAPABILITY_FLAGS, PriceComparison
+from myia.certification.progress import running_certification
 from myia.certification.scoring import Badge
 from myia.errors import NotFoundError
 from myia.web.catalog_view import all_deployments, certification_rows
@@ -99,6 +100,7 @@ async def models_page(
         template,
         viewer,
         rows=rows,
+        certifying=await running_certification(session),
         regions=[region] if region else regions,
         regions_all=regions,
         vendors=vendors,

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from myia.api.credential_writes import count_credential_write
-from myia.api.deps import CacheDep, SessionDep, SettingsDep
+from myia.api.deps import CacheDep, SessionDep, SettingsDep, StateDep
 from myia.apikeys import service as api_keys
 from myia.apikeys.schemas import ApiKeyCreate
 from myia.auth.rate_limit import RateLimitedError
@@ -20,8 +20,13 @@ from myia.credentials import service as credentials
 from myia.credentials.checks import NoStoredCredentialError, check_own_credential
 from myia.credentials.schemas import CredentialInput
 from myia.errors import MyIAError, NotFoundError
-from myia.users.settings import UserSettingsUpdate, update_user_settings
+from myia.users.settings import (
+    UserSettingsUpdate,
+    enabled_models,
+    update_user_settings,
+)
 from myia.web import api_keys_view
+from myia.web.chat_view import model_choices
 from myia.web.deps import CheckedForm, SignedIn, field
 from myia.web.forms import non_empty, service_errors, validation_errors
 from myia.web.preferences import THEMES
@@ -58,6 +63,9 @@ async def _page(
         "message": None,
         "api_keys": await api_keys_view.list_keys(session=session, user_id=viewer.user.id),
         "new_key": None,
+        "model_choices": await model_choices(cache=cache, database=request.app.state.myia.database),
+        "enabled": await enabled_models(session=session, user_id=viewer.user.id),
+        "model_errors": {},
     }
     context.update(extra)
     return render(request, settings, "settings.html", viewer, status_code=status_code, **context)
@@ -72,7 +80,12 @@ async def settings_page(
     settings: SettingsDep,
     saved: str = "",
 ) -> Response:
-    message = {"prefs": "Preferences saved.", "cred": "Credential saved.", "del": "Deleted."}
+    message = {
+        "models": "Models saved.",
+        "prefs": "Preferences saved.",
+        "cred": "Credential saved.",
+        "del": "Deleted.",
+    }
     return await _page(request, viewer, session, cache, settings, message=message.get(saved))
 
 
@@ -98,6 +111,42 @@ async def save_preferences(
     else:
         return RedirectResponse("/settings?saved=prefs", status_code=303)
     return await _page(request, viewer, session, cache, settings, status_code=422, errors=errors)
+
+
+@router.post("/settings/models")
+async def save_enabled_models(
+    request: Request,
+    form: CheckedForm,
+    viewer: SignedIn,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> Response:
+    """The models checked become the user's enabled_models; every model checked is stored
+    as the empty list (every model, including ones added later)."""
+    assert viewer.user is not None
+    checked = [v for v in form.getlist("enabled") if isinstance(v, str)]
+    offered = {c.id for c in await model_choices(cache=cache, database=state.database)}
+    errors: dict[str, str] = {}
+    if not checked:
+        errors = {"enabled_models": "Check at least one model (all checked: every model)."}
+    else:
+        wanted = [] if offered <= set(checked) else checked
+        try:
+            data = UserSettingsUpdate(enabled_models=wanted)
+            await update_user_settings(
+                session=session, cache=cache, user_id=viewer.user.id, data=data
+            )
+        except ValidationError as exc:
+            errors = validation_errors(exc)
+        except MyIAError as exc:
+            errors = service_errors(exc)
+        else:
+            return RedirectResponse("/settings?saved=models", status_code=303)
+    return await _page(
+        request, viewer, session, cache, settings, status_code=422, model_errors=errors
+    )
 
 
 async def _write_refused(
