@@ -247,6 +247,7 @@ async def test_strict_reaches_the_openai_upstream(
                 json={**body, "response_format": response_format(loose, strict=True)},
             )
             assert strict.status_code == 400, strict.text
+            assert strict.json()["error"]["code"] == "upstream_rejected_request"
 
 
 @pytest.mark.parametrize("model", ["struct-chat", "claude-four", "nova-sim"])
