@@ -234,7 +234,7 @@ async def _get(
     }
     extensions = {"sni_hostname": target.sni} if target.sni else {}
     async with client.stream("GET", url, headers=headers, extensions=extensions) as response:
-        location = response.headers.get("location")
+        location = str(response.headers.get("location", ""))
         if response.status_code in _REDIRECTS and location:
             return location
         if response.status_code != 200:
