@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.cli.certify import SKIPPED_SHOWN
 from myia.db.models import CertificationJob, CertificationJobItem, ModelDeployment
 from myia.sim import SimServer, load_scenario
 from tests.cli.conftest import Invoke, flat
@@ -54,6 +55,10 @@ def test_an_empty_region_creates_nothing_and_says_why(
     text = flat(result.output)
     assert "no selected deployment is offered in region sa-east-1" in text, text
     assert "nothing was created" in text and "--probe-unlisted" in text
+    # The pairs themselves are printed, each with its reason, at most SKIPPED_SHOWN of them.
+    assert f"{NOVA} @ sa-east-1: not offered in sa-east-1" in text, text
+    shown = [line for line in result.stdout.splitlines() if " @ sa-east-1: " in line]
+    assert 1 <= len(shown) <= SKIPPED_SHOWN
     assert jobs_and_items(cli_db) == (0, 0, [])
 
 

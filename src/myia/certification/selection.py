@@ -227,7 +227,7 @@ async def resolve_selection(
     deployments = await _deployments(session, selection)
     pairs, skipped = _pair(deployments, selection, regions)
     if not pairs and not selection.recertify:
-        raise InvalidInputError("selection", _nothing_to_certify(deployments, skipped))
+        raise NothingOfferedError(_nothing_to_certify(deployments, skipped), skipped)
     if selection.recertify == "uncertified":
         certified = await _existing(
             session, selection.model_copy(update={"recertify": None}), [d.id for d in deployments]
@@ -245,6 +245,15 @@ async def resolve_selection(
     if not pairs:
         raise InvalidInputError("selection", "the selection matched no deployment to certify")
     return Selected(deployments, pairs, skipped, regions)
+
+
+class NothingOfferedError(InvalidInputError):
+    """Every (deployment, region) pair asked for was skipped: a 422 on `selection`, with the
+    skipped pairs kept so that the CLI can show them (the message only counts them)."""
+
+    def __init__(self, message: str, skipped: list[Skipped]) -> None:
+        super().__init__("selection", message)
+        self.skipped = skipped
 
 
 def _nothing_to_certify(deployments: list[ModelDeployment], skipped: list[Skipped]) -> str:

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from myia.certification.selection import JobSelection, resolve_selection
+from myia.certification.selection import JobSelection, NothingOfferedError, resolve_selection
 from myia.cli.console import console, fail, is_interactive
 from myia.cli.db import say
 from myia.cli.follow import EXIT_INTERRUPTED, engine_label, quiet_logging
@@ -107,9 +107,12 @@ def print_skipped(selection: JobSelection) -> None:
                 selected = await resolve_selection(
                     session=session, selection=selection, default_regions=settings.default_regions
                 )
+                skipped = selected.skipped
+            except NothingOfferedError as nothing:  # shown, then refused by certify_selection
+                skipped = nothing.skipped
             except InvalidInputError:
                 return []
-            return [(s.deployment.deployment_id, s.region, s.reason) for s in selected.skipped]
+            return [(s.deployment.deployment_id, s.region, s.reason) for s in skipped]
 
     skipped = run_checked(action)
     if not skipped:
