@@ -21,11 +21,24 @@ BIN := $(VENV)/bin
 # One stamp per Python version: changing PY rebuilds the venv with that interpreter.
 STAMP := $(VENV)/.installed-$(PYVER)
 
-# System packages the test command needs (command -> Debian package).
-PREREQS := pg_dump:postgresql-client psql:postgresql-client redis-server:redis-server \
-	chromium:chromium
+# System packages the test command needs (command -> Debian package): pg_dump/psql for the
+# backup and restore tests; initdb/pg_ctl (PostgreSQL's server binaries, for the throwaway
+# clusters of tests/faults); redis-server (Redis servers of the tests' own); chromium (the
+# browser tests); node/npm (tests/clients run openai-node and the Vercel AI SDK); jq and curl
+# (docs/ examples, run by tests/docs). Debian puts the server binaries in
+# /usr/lib/postgresql/<version>/bin, off PATH: a command is also looked for in PG_BINDIRS.
+PREREQS := pg_dump:postgresql-client psql:postgresql-client initdb:postgresql \
+	pg_ctl:postgresql redis-server:redis-server chromium:chromium node:nodejs npm:npm jq:jq \
+	curl:curl
+PG_BINDIRS ?= /usr/lib/postgresql/*/bin
+# Shell: sets $missing (the Debian packages of the commands not found) and $why.
+FIND_MISSING = missing=""; why=""; for pair in $(PREREQS); do cmd=$${pair%%:*}; \
+	  pkg=$${pair\#*:}; command -v $$cmd >/dev/null 2>&1 && continue; \
+	  for dir in $(PG_BINDIRS); do [ -x "$$dir/$$cmd" ] && continue 2; done; \
+	  why="$$why $$cmd"; case " $$missing " in *" $$pkg "*) ;; *) missing="$$missing $$pkg";; \
+	  esac; done
 
-.PHONY: run test lint typecheck pytest install bench clean prereqs
+.PHONY: run test lint typecheck pytest install bench clean prereqs missing-packages
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" -a -n "$(PYVER)" || { echo "Python >= 3.11 is required: none of \
@@ -50,15 +63,16 @@ test: prereqs $(STAMP) lint typecheck pytest
 
 ## make prereqs: say which system package the tests need is missing, before anything runs
 prereqs:
-	@missing=""; for pair in $(PREREQS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || case " $$missing " in *" $$pkg "*) ;; \
-	    *) missing="$$missing $$pkg";; esac; \
-	done; \
+	@$(FIND_MISSING); \
 	if [ -n "$$missing" ]; then \
 	  echo "make test needs these system packages, missing here:$$missing"; \
-	  echo "  (pg_dump/psql: postgresql-client; redis-server: redis-server; chromium: chromium)"; \
+	  echo "  (commands not found:$$why)"; \
 	  echo "  Debian/Ubuntu: sudo apt-get install$$missing"; exit 1; \
 	fi
+
+# The Debian packages `make prereqs` finds missing, space-separated (.ci/run installs them).
+missing-packages:
+	@$(FIND_MISSING); echo $$missing
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
