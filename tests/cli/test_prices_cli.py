@@ -1,0 +1,81 @@
+"""`myia prices check` through CliRunner: the table, --json, the exit code cron reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from myia.cli.console import console
+from myia.db.models import ModelDeployment
+from tests.cli.conftest import Invoke, flat
+from tests.factories import make_base_model, make_provider, run_on
+from tests.maintenance.databases import seed
+
+UseDatabase = Callable[[str], Path]
+
+
+@pytest.fixture
+def seeded(db_url: str, use_database: UseDatabase, monkeypatch: pytest.MonkeyPatch) -> str:
+    seed(db_url, demo=False)
+    use_database(db_url)
+    monkeypatch.setattr(console, "_width", 250)  # whole cells, no wrapping
+    return db_url
+
+
+def test_the_seeded_catalog_is_priced_and_the_old_prices_are_stale(
+    seeded: str, invoke: Invoke
+) -> None:
+    result = invoke("prices", "check")
+    text = flat(result.output)
+    # The seed's Together prices were read in 2024: stale under the 180-day default.
+    assert result.exit_code == 1, result.output
+    assert "Prices older than the limit (or undated): 2" in text
+    assert "meta-llama/Llama-3-70b-chat-hf" in text and "Qwen/Qwen1.5-72B-Chat" in text
+    assert "6 active deployments checked: 0 unpriced, 2 stale, 0 differs" in text
+
+    relaxed = invoke("prices", "check", "--max-age-days", "3650")
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "0 unpriced, 0 stale, 0 differs" in flat(relaxed.output)
+
+
+def test_json_names_an_unpriced_deployment_and_exits_1(seeded: str, invoke: Invoke) -> None:
+    async def add(session: AsyncSession) -> None:
+        provider = await make_provider(session, slug="acme")
+        base = await make_base_model(session, name="Acme Mystery")
+        session.add(
+            ModelDeployment(
+                base_model_id=base.id, provider_id=provider.id, deployment_id="acme-mystery"
+            )
+        )
+        await session.commit()
+
+    run_on(seeded, add)
+    result = invoke("prices", "check", "--json", "--max-age-days", "3650")
+    assert result.exit_code == 1, result.output
+    report: dict[str, Any] = json.loads(result.output)
+    assert report["needs_attention"] is True
+    assert report["counts"] == {"unpriced": 1, "stale": 0, "differs": 0}
+    [issue] = report["issues"]
+    assert (issue["provider"], issue["deployment_id"], issue["finding"]) == (
+        "acme",
+        "acme-mystery",
+        "unpriced",
+    )
+    assert issue["model"] == "Acme Mystery"
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(("--max-age-days", "-1"), "--max-age-days"), (("--limit", "0"), "--limit")],
+)
+def test_bad_options_are_refused_by_name(
+    seeded: str, invoke: Invoke, args: tuple[str, str], option: str
+) -> None:
+    result = invoke("prices", "check", *args)
+    assert result.exit_code == 2
+    assert option in flat(result.output)
