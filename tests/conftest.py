@@ -75,6 +75,9 @@ for _name in list(os.environ):
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ["MYIA_MODE"] = "test"
+# The app's periodic system_metrics rollup (myia/metrics/rollup.py) would add rows to a test's
+# database whenever a minute turned; tests/metrics/test_rollup.py runs it on purpose.
+os.environ["METRICS_ROLLUP_INTERVAL_S"] = "0"
 
 # --- real network calls are refused: only loopback and unix sockets ------------------------
 _real_connect = socket.socket.connect

@@ -23,6 +23,7 @@ from myia.auth.throttle import LoginThrottle
 from myia.catalog.cache import build_catalog_cache
 from myia.config import Settings, get_settings
 from myia.db.engine import Database
+from myia.metrics.rollup import start_rollups, stop_rollups
 from myia.observability.db_sink import DB_SINK
 from myia.observability.logging import configure_logging
 from myia.queue.factory import build_engine
@@ -71,9 +72,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if settings.log_to_db:
             DB_SINK.enable()
             sink_task = asyncio.create_task(DB_SINK.run(database))
+        rollups = start_rollups(database)  # system_metrics, every METRICS_ROLLUP_INTERVAL_S
         try:
             yield
         finally:
+            await stop_rollups(rollups)
             if sink_task is not None:
                 sink_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from myia.catalog.discovery import discover_models
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
 from myia.catalog.providers import list_providers
 from myia.errors import MyIAError
+from myia.metrics.rollup import latest_rollup
 from myia.observability.health import health_report
 from myia.providers.errors import ProviderError
 from myia.queue.heartbeat import stale_after_s, workers
@@ -88,7 +90,11 @@ async def health_page(
     report = await health_report(
         state.database, {"queue": state.queue.health, "workers": workers_check}
     )
-    return render(request, settings, "admin/health.html", viewer, report=report)
+    rollup = None
+    with contextlib.suppress(Exception):  # a database that is down is the report's to show
+        async with state.database.read_session() as session:
+            rollup = await latest_rollup(session=session)
+    return render(request, settings, "admin/health.html", viewer, report=report, rollup=rollup)
 
 
 async def _providers(session: SessionDep, cache: CacheDep) -> list[Any]:
