@@ -82,8 +82,8 @@ class ProviderError(Exception):
     """A provider call failed; `category` says what to do about it.
 
     `reason` is a stable machine-readable refinement (`end_of_life`,
-    `inference_profile_required`, `insufficient_quota`, `model_not_found`, …); `code` is the
-    provider's own error code, kept for logs.
+    `inference_profile_required`, `insufficient_quota`, `model_not_found`,
+    `context_length_exceeded`, …); `code` is the provider's own error code, kept for logs.
     """
 
     def __init__(
@@ -98,6 +98,7 @@ class ProviderError(Exception):
         severity: Severity | None = None,
         code: str | None = None,
         reason: str | None = None,
+        param: str | None = None,
     ) -> None:
         # The SDKs echo parts of requests (signatures, key prefixes) in their messages.
         self.message = redact_text(message)
@@ -109,6 +110,8 @@ class ProviderError(Exception):
         self.severity = category.severity if severity is None else severity
         self.code = code
         self.reason = reason
+        # The request field the provider (or the adapter, before sending) objected to.
+        self.param = param
         super().__init__(self.message)
 
     def __str__(self) -> str:

@@ -51,8 +51,17 @@ class ToolResultPart(_Strict):
     is_error: bool = False
 
 
+class CachePointPart(_Strict):
+    """The content before this point may be cached by the provider (a client's
+    `cache_control` on the part before it): a Bedrock `cachePoint`, `cache_control` on the
+    preceding part for OpenAI-compatible upstreams."""
+
+    type: Literal["cache_point"] = "cache_point"
+
+
 ContentPart = Annotated[
-    TextPart | ImagePart | ToolUsePart | ToolResultPart, Field(discriminator="type")
+    TextPart | ImagePart | ToolUsePart | ToolResultPart | CachePointPart,
+    Field(discriminator="type"),
 ]
 
 
@@ -81,7 +90,10 @@ class ToolChoiceTool(_Strict):
     name: str
 
 
-ToolChoice = Literal["auto", "any"] | ToolChoiceTool
+# "none": the model must not call a tool (the tools may still be listed).
+ToolChoice = Literal["auto", "any", "none"] | ToolChoiceTool
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+ServiceTier = Literal["auto", "default", "flex", "scale", "priority", "fast"]
 
 
 class ChatRequest(_Strict):
@@ -105,6 +117,20 @@ class ChatRequest(_Strict):
     schema_name: str = Field("answer", pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     schema_description: str | None = None
     schema_strict: bool | None = None
+    # What the gateway reads from a client's Chat Completions request (docs/gateway.md,
+    # "Request fields"). `token_limit_param` names the field `max_tokens` came in as, sent
+    # under that name to OpenAI-compatible upstreams (reasoning models refuse `max_tokens`).
+    token_limit_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    reasoning_effort: ReasoningEffort | None = None
+    parallel_tool_calls: bool | None = None
+    service_tier: ServiceTier | None = None
+    metadata: dict[str, str] | None = None
+    # The system prompt is followed by a cache point (`cache_control` on a system part).
+    system_cache_point: bool = False
+    # Fields OpenAI-compatible upstreams receive exactly as the client sent them (the table's
+    # "pass" fields). Other adapters do not read it: the gateway never sends a request
+    # carrying a field Bedrock refuses to a Bedrock route.
+    passthrough: dict[str, Any] = Field(default_factory=dict)
 
 
 class StopReason(enum.StrEnum):
@@ -117,8 +143,13 @@ class StopReason(enum.StrEnum):
 
 
 class Usage(BaseModel):
+    # input_tokens counts every prompt token, cached ones included (OpenAI's prompt_tokens);
+    # the details are 0 when the provider does not report them.
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -149,6 +180,8 @@ class ToolCall(BaseModel):
 
 class ChatResponse(BaseModel):
     text: str
+    reasoning: str = ""  # the model's reasoning text, when the provider returns it
+    logprobs: Any = None  # OpenAI-compatible upstreams' `choices[0].logprobs`, as sent
     tool_calls: list[ToolCall] = Field(default_factory=list)
     stop_reason: StopReason
     raw_stop_reason: str | None = None
@@ -159,6 +192,12 @@ class ChatResponse(BaseModel):
 
 class TextDelta(BaseModel):
     type: Literal["text_delta"] = "text_delta"
+    text: str
+    logprobs: Any = None
+
+
+class ReasoningDelta(BaseModel):
+    type: Literal["reasoning_delta"] = "reasoning_delta"
     text: str
 
 
@@ -179,4 +218,6 @@ class StreamEnd(BaseModel):
     model_id: str
 
 
-StreamEvent = Annotated[TextDelta | ToolCallEvent | StreamEnd, Field(discriminator="type")]
+StreamEvent = Annotated[
+    TextDelta | ReasoningDelta | ToolCallEvent | StreamEnd, Field(discriminator="type")
+]

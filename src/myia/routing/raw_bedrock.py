@@ -49,7 +49,12 @@ from urllib3 import HTTPHeaderDict
 
 from myia.providers.adapter import CredentialCheck, ProviderAdapter, Stopwatch
 from myia.providers.bedrock.client import BedrockClients
-from myia.providers.bedrock.converse import build_converse_params, parse_answer, usage
+from myia.providers.bedrock.converse import (
+    build_converse_params,
+    parse_answer,
+    reasoning_text,
+    usage,
+)
 from myia.providers.bedrock.errors import map_botocore_error
 from myia.providers.bedrock.model_ids import resolve_model_id
 from myia.providers.bedrock.stream import ConverseStreamAssembler
@@ -290,6 +295,7 @@ class RawBedrockAdapter(ProviderAdapter):
         raw_stop = data.get("stopReason")
         return ChatResponse(
             text=text,
+            reasoning=reasoning_text(data),
             tool_calls=tool_calls,
             stop_reason=reason,
             raw_stop_reason=raw_stop,

@@ -25,10 +25,16 @@ from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.openai_compat.adapter import OpenAICompatAdapter
 from myia.providers.openai_compat.client import NO_KEY
 from myia.providers.openai_compat.errors import map_openai_error
-from myia.providers.openai_compat.messages import build_chat_params, finish_reason
+from myia.providers.openai_compat.messages import (
+    build_chat_params,
+    finish_reason,
+    with_passthrough,
+)
+from myia.providers.openai_compat.stream import reasoning_of, usage_from
 from myia.providers.types import (
     ChatRequest,
     ChatResponse,
+    ReasoningDelta,
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -49,13 +55,30 @@ _STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
 }
 
 
-def _usage(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
-        return None
-    return Usage(
-        input_tokens=int(raw.get("prompt_tokens") or 0),
-        output_tokens=int(raw.get("completion_tokens") or 0),
-    )
+def _delta_events(
+    choice: dict[str, Any], tools: dict[int, dict[str, Any]], stopwatch: Stopwatch
+) -> list[StreamEvent]:
+    """A chunk choice's reasoning and text as events; its tool-call fragments gathered into
+    `tools` by index (emitted whole at the end)."""
+    events: list[StreamEvent] = []
+    delta = choice.get("delta") or {}
+    reasoning = reasoning_of(delta)
+    if reasoning:
+        stopwatch.mark_first_token()
+        events.append(ReasoningDelta(text=reasoning))
+    if delta.get("content"):
+        stopwatch.mark_first_token()
+        events.append(TextDelta(text=delta["content"], logprobs=choice.get("logprobs")))
+    for fragment in delta.get("tool_calls") or []:
+        stopwatch.mark_first_token()
+        slot = tools.setdefault(
+            int(fragment.get("index") or 0), {"id": "", "name": "", "arguments": ""}
+        )
+        function = fragment.get("function") or {}
+        slot["id"] = fragment.get("id") or slot["id"]
+        slot["name"] += function.get("name") or ""
+        slot["arguments"] += function.get("arguments") or ""
+    return events
 
 
 class RawOpenAIAdapter(ProviderAdapter):
@@ -97,7 +120,7 @@ class RawOpenAIAdapter(ProviderAdapter):
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         stopwatch = Stopwatch()
-        body = json.dumps(build_chat_params(request)).encode()
+        body = json.dumps(with_passthrough(build_chat_params(request), request)).encode()
         try:
             response = await self.client.post(self.url, body, self.headers)
             if response.status_code >= 400:
@@ -126,17 +149,19 @@ class RawOpenAIAdapter(ProviderAdapter):
         raw_finish = choice.get("finish_reason")
         return ChatResponse(
             text=message.get("content") or "",
+            reasoning=reasoning_of(message),
+            logprobs=choice.get("logprobs"),
             tool_calls=calls,
             stop_reason=finish_reason(raw_finish),
             raw_stop_reason=raw_finish,
-            usage=_usage(data.get("usage")) or Usage(),
+            usage=usage_from(data.get("usage")) or Usage(),
             latency_ms=stopwatch.elapsed_ms(),
             model_id=request.model,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         stopwatch = Stopwatch()
-        params = {**build_chat_params(request), "stream": True,
+        params = {**with_passthrough(build_chat_params(request), request), "stream": True,
                   "stream_options": {"include_usage": True}}  # fmt: skip
         tools: dict[int, dict[str, Any]] = {}
         usage: Usage | None = None
@@ -158,24 +183,14 @@ class RawOpenAIAdapter(ProviderAdapter):
                         done = True
                         continue
                     chunk = json.loads(payload)
-                    usage = _usage(chunk.get("usage")) or usage
+                    raw_usage = chunk.get("usage")
+                    if isinstance(raw_usage, dict):
+                        usage = usage_from(raw_usage)
                     for choice in chunk.get("choices") or []:
                         if choice.get("index", 0) != 0:
                             continue
-                        delta = choice.get("delta") or {}
-                        if delta.get("content"):
-                            stopwatch.mark_first_token()
-                            yield TextDelta(text=delta["content"])
-                        for fragment in delta.get("tool_calls") or []:
-                            stopwatch.mark_first_token()
-                            slot = tools.setdefault(
-                                int(fragment.get("index") or 0),
-                                {"id": "", "name": "", "arguments": ""},
-                            )
-                            function = fragment.get("function") or {}
-                            slot["id"] = fragment.get("id") or slot["id"]
-                            slot["name"] += function.get("name") or ""
-                            slot["arguments"] += function.get("arguments") or ""
+                        for event in _delta_events(choice, tools, stopwatch):
+                            yield event
                         raw_finish = choice.get("finish_reason") or raw_finish
             finally:
                 await lines.aclose()

@@ -12,7 +12,12 @@ from typing import Any, TypeVar
 
 from myia.providers.adapter import CredentialCheck, ProviderAdapter, Stopwatch
 from myia.providers.bedrock.client import BedrockClients
-from myia.providers.bedrock.converse import build_converse_params, parse_answer, usage
+from myia.providers.bedrock.converse import (
+    build_converse_params,
+    parse_answer,
+    reasoning_text,
+    usage,
+)
 from myia.providers.bedrock.discovery import discovered_model, profile_info
 from myia.providers.bedrock.errors import map_botocore_error
 from myia.providers.bedrock.model_ids import normalize_model_id, resolve_model_id
@@ -56,6 +61,7 @@ class BedrockAdapter(ProviderAdapter):
         raw_stop = response.get("stopReason")
         return ChatResponse(
             text=text,
+            reasoning=reasoning_text(response),
             tool_calls=tool_calls,
             stop_reason=reason,
             raw_stop_reason=raw_stop,

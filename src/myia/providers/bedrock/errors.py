@@ -38,6 +38,16 @@ _ON_DEMAND_UNSUPPORTED = (
     "on-demand throughput isn’t supported",
 )
 _END_OF_LIFE = "reached the end of its life"
+# How Bedrock's models word a prompt over the context window (a ValidationException).
+_TOO_LONG = (
+    "input is too long",
+    "prompt is too long",
+    "too many input tokens",
+    "context window",
+    "context length",
+    "maximum context",
+)
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
 
 # (category, retryable) by lower-cased error code, for codes that need no message inspection.
 _BY_CODE: dict[str, tuple[ErrorCategory, bool]] = {
@@ -76,6 +86,8 @@ def _classify_client_error(code: str, message: str) -> tuple[ErrorCategory, bool
     if lowered_code == "validationexception":
         if any(phrase in text for phrase in _NOT_HERE):
             return C.NOT_AVAILABLE_IN_REGION, False, "model_not_found"
+        if any(phrase in text for phrase in _TOO_LONG):
+            return C.VALIDATION, False, CONTEXT_LENGTH_EXCEEDED
         return C.VALIDATION, False, None
     category, retryable = _BY_CODE.get(lowered_code, (C.UNKNOWN, False))
     return category, retryable, None
@@ -105,6 +117,7 @@ def _from_client_error(exc: ClientError, provider: str | None) -> ProviderError:
         retry_after_s=retry_after,
         code=code,
         reason=reason,
+        param="messages" if reason == CONTEXT_LENGTH_EXCEEDED else None,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from myia.providers.adapter import Stopwatch
 from myia.providers.bedrock.converse import stop_reason, usage
 from myia.providers.types import (
+    ReasoningDelta,
     StopReason,
     StreamEnd,
     StreamEvent,
@@ -142,6 +143,11 @@ class ConverseStreamAssembler:
         if "text" in delta:
             self.stopwatch.mark_first_token()
             return [TextDelta(text=delta["text"])] if delta["text"] else []
+        reasoning = delta.get("reasoningContent")
+        if isinstance(reasoning, dict):  # extended thinking: text, then a signature
+            self.stopwatch.mark_first_token()
+            text = reasoning.get("text")
+            return [ReasoningDelta(text=text)] if isinstance(text, str) and text else []
         tool = delta.get("toolUse")
         if tool is not None:
             self.stopwatch.mark_first_token()

@@ -12,8 +12,22 @@ from myia.providers.errors import ProviderError
 from myia.providers.openai_compat.client import build_client
 from myia.providers.openai_compat.errors import map_openai_error
 from myia.providers.openai_compat.messages import build_chat_params, finish_reason
-from myia.providers.openai_compat.stream import ChunkAssembler, usage_from
+from myia.providers.openai_compat.stream import (
+    ChunkAssembler,
+    logprobs_of,
+    reasoning_of,
+    usage_from,
+)
 from myia.providers.types import ChatRequest, ChatResponse, StreamEvent, ToolCall, Usage
+
+
+def sdk_params(request: ChatRequest) -> dict[str, Any]:
+    """`create` keyword arguments; the passed-through fields go as `extra_body`, which the
+    SDK merges into the JSON body whatever its version knows of them."""
+    params = build_chat_params(request)
+    if request.passthrough:
+        params["extra_body"] = request.passthrough
+    return params
 
 
 def _discovered(item: dict[str, Any], region: str | None) -> DiscoveredModel:
@@ -40,7 +54,7 @@ class OpenAICompatAdapter(ProviderAdapter):
     async def chat(self, request: ChatRequest) -> ChatResponse:
         stopwatch = Stopwatch()
         try:
-            completion = await self.client.chat.completions.create(**build_chat_params(request))
+            completion = await self.client.chat.completions.create(**sdk_params(request))
         except Exception as exc:
             raise self._error(exc) from exc
         choice = completion.choices[0] if completion.choices else None
@@ -53,6 +67,8 @@ class OpenAICompatAdapter(ProviderAdapter):
         raw_finish = choice.finish_reason if choice else None
         return ChatResponse(
             text=(message.content if message else None) or "",
+            reasoning=reasoning_of(message),
+            logprobs=logprobs_of(choice) if choice else None,
             tool_calls=calls,
             stop_reason=finish_reason(raw_finish),
             raw_stop_reason=raw_finish,
@@ -64,7 +80,7 @@ class OpenAICompatAdapter(ProviderAdapter):
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         stopwatch = Stopwatch()
         assembler = ChunkAssembler(stopwatch, request.model)
-        params = build_chat_params(request)
+        params = sdk_params(request)
         try:
             chunks = await self.client.chat.completions.create(
                 **params, stream=True, stream_options={"include_usage": True}

@@ -72,6 +72,7 @@ def map_openai_error(exc: BaseException, provider: str | None = "openai") -> Pro
             retry_after_s=retry_after_seconds(headers) if category is C.THROTTLED else None,
             code=exc.code,
             reason=reason,
+            param=exc.param,
         )
     if isinstance(exc, openai.APIResponseValidationError):
         return ProviderError(C.MODEL_ERROR, exc.message, provider=provider, code="bad_response")

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from myia.providers.types import (
+    CachePointPart,
     ChatMessage,
     ChatRequest,
     ImagePart,
@@ -30,6 +31,19 @@ def _data_url(part: ImagePart) -> str:
     return f"data:image/{part.format};base64,{base64.b64encode(part.data).decode('ascii')}"
 
 
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def _mark_cached(out: list[dict[str, Any]], content: list[dict[str, Any]]) -> None:
+    """A cache point: `cache_control` on the block before it (a tool message's text, or the
+    user content built so far)."""
+    if content:
+        content[-1]["cache_control"] = EPHEMERAL
+    elif out and out[-1]["role"] == "tool":
+        text = out[-1]["content"]
+        out[-1]["content"] = [{"type": "text", "text": text, "cache_control": EPHEMERAL}]
+
+
 def _user_messages(message: ChatMessage) -> list[dict[str, Any]]:
     """Tool results become `tool` messages (they must follow the assistant's tool_calls
     directly); the remaining text and images become one user message."""
@@ -43,9 +57,12 @@ def _user_messages(message: ChatMessage) -> list[dict[str, Any]]:
             content.append({"type": "text", "text": part.text})
         elif isinstance(part, ImagePart):
             content.append({"type": "image_url", "image_url": {"url": _data_url(part)}})
+        elif isinstance(part, CachePointPart):
+            _mark_cached(out, content)
     if content:
         # Plain strings for text-only turns: some compatible servers refuse content arrays.
-        if all(block["type"] == "text" for block in content):
+        cached = any("cache_control" in block for block in content)
+        if not cached and all(block["type"] == "text" for block in content):
             text = "\n".join(block["text"] for block in content)
             out.append({"role": "user", "content": text})
         else:
@@ -65,6 +82,8 @@ def _assistant_message(message: ChatMessage) -> dict[str, Any]:
         if isinstance(part, ToolUsePart)
     ]
     result: dict[str, Any] = {"role": "assistant", "content": text or None}
+    if text and any(isinstance(p, CachePointPart) for p in message.content):
+        result["content"] = [{"type": "text", "text": text, "cache_control": EPHEMERAL}]
     if calls:
         result["tool_calls"] = calls
     return result
@@ -73,12 +92,15 @@ def _assistant_message(message: ChatMessage) -> dict[str, Any]:
 def _tool_choice(choice: Any) -> Any:
     if isinstance(choice, ToolChoiceTool):
         return {"type": "function", "function": {"name": choice.name}}
-    return {"auto": "auto", "any": "required"}[choice]
+    return {"auto": "auto", "any": "required", "none": "none"}[choice]
 
 
 def build_chat_params(request: ChatRequest) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
-    if request.system:
+    if request.system and request.system_cache_point:
+        block = {"type": "text", "text": request.system, "cache_control": EPHEMERAL}
+        messages.append({"role": "system", "content": [block]})
+    elif request.system:
         messages.append({"role": "system", "content": request.system})
     for message in request.messages:
         if message.role == "assistant":
@@ -101,9 +123,14 @@ def build_chat_params(request: ChatRequest) -> dict[str, Any]:
         if request.tool_choice is not None:
             params["tool_choice"] = _tool_choice(request.tool_choice)
     for key, value in (
-        ("max_tokens", request.max_tokens),
+        # max_completion_tokens stays so: OpenAI's reasoning models refuse max_tokens.
+        (request.token_limit_param, request.max_tokens),
         ("temperature", request.temperature),
         ("top_p", request.top_p),
+        ("reasoning_effort", request.reasoning_effort),
+        ("parallel_tool_calls", request.parallel_tool_calls),
+        ("service_tier", request.service_tier),
+        ("metadata", request.metadata),
     ):
         if value is not None:
             params[key] = value
@@ -127,6 +154,13 @@ def _response_format(request: ChatRequest) -> dict[str, Any] | None:
     if request.json_object:
         return {"type": "json_object"}
     return None
+
+
+def with_passthrough(params: dict[str, Any], request: ChatRequest) -> dict[str, Any]:
+    """The fields the gateway passes as sent (`ChatRequest.passthrough`), over `params`."""
+    if request.passthrough:
+        params.update(request.passthrough)
+    return params
 
 
 def finish_reason(raw: str | None) -> StopReason:

@@ -11,7 +11,20 @@ from typing import Any
 
 from myia.providers.adapter import Stopwatch
 from myia.providers.openai_compat.messages import finish_reason
-from myia.providers.types import StreamEnd, StreamEvent, TextDelta, ToolCall, ToolCallEvent, Usage
+from myia.providers.types import (
+    ReasoningDelta,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    Usage,
+)
+
+
+def _detail(raw: dict[str, Any], group: str, key: str) -> int:
+    details = raw.get(group)
+    return int(details.get(key) or 0) if isinstance(details, dict) else 0
 
 
 def usage_from(raw: Any) -> Usage | None:
@@ -22,7 +35,27 @@ def usage_from(raw: Any) -> Usage | None:
     return Usage(
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_input_tokens=_detail(raw, "prompt_tokens_details", "cached_tokens"),
+        reasoning_tokens=_detail(raw, "completion_tokens_details", "reasoning_tokens"),
     )
+
+
+def reasoning_of(message: Any) -> str:
+    """The reasoning text of a message or delta: `reasoning_content` (DeepSeek, vLLM and
+    most compatible servers) or `reasoning` (Groq, OpenRouter); the SDK keeps both as extras."""
+    if message is None:
+        return ""
+    if not isinstance(message, dict):
+        message = getattr(message, "model_extra", None) or {}
+    text = message.get("reasoning_content") or message.get("reasoning")
+    return text if isinstance(text, str) else ""
+
+
+def logprobs_of(choice: Any) -> Any:
+    logprobs = choice.get("logprobs") if isinstance(choice, dict) else choice.logprobs
+    if logprobs is not None and hasattr(logprobs, "model_dump"):
+        return logprobs.model_dump(exclude_unset=True)
+    return logprobs
 
 
 class _ToolFragments:
@@ -47,9 +80,13 @@ class ChunkAssembler:
             if choice.index != 0:
                 continue
             delta = choice.delta
+            reasoning = reasoning_of(delta)
+            if reasoning:
+                self.stopwatch.mark_first_token()
+                events.append(ReasoningDelta(text=reasoning))
             if delta is not None and delta.content:
                 self.stopwatch.mark_first_token()
-                events.append(TextDelta(text=delta.content))
+                events.append(TextDelta(text=delta.content, logprobs=logprobs_of(choice)))
             for fragment in (delta.tool_calls if delta is not None else None) or []:
                 self.stopwatch.mark_first_token()
                 self._add_fragment(fragment)
