@@ -26,7 +26,14 @@ from myia.sim.bedrock_wire import (
     parse_converse,
 )
 from myia.sim.brain import Quirks, asks_structured_output, break_tool_calls, respond
-from myia.sim.conversation import Conversation, Reply, count_tokens
+from myia.sim.conversation import (
+    Conversation,
+    Reply,
+    count_tokens,
+    fit_window,
+    with_cache,
+    with_reasoning,
+)
 from myia.sim.eventstream import FrameSplitter
 from myia.sim.scenario import BedrockModel
 from myia.sim.state import SimState, state_of
@@ -127,15 +134,29 @@ async def _run(
     started = time.monotonic()
     authenticate(request, scenario)
     _admit(state, region)
-    conversation = parse_converse(await _body(request))
+    body = await _body(request)
+    state.remember(region, body)
+    conversation = parse_converse(body)
     resolution = scenario.resolve(identifier, region)
     if resolution.error is not None or resolution.model is None:
         raise BedrockError(resolution.error or "ValidationException", resolution.message)
     model = resolution.model
     _check(model, conversation, stream)
+    if conversation.reasoning and not model.reasoning:
+        raise BedrockError(
+            "ValidationException",
+            "The model returned the following errors: thinking: Extra inputs are not permitted",
+        )
     key = (region, identifier, state.next_call(region, identifier))
     failure = state.failure(scenario.failure_rate_for(model, region), model.failure_kinds, *key)
-    reply = respond(conversation, quirks=Quirks.of(model))
+    window = model.context_window
+    if window is not None and conversation.input_tokens() > window:
+        raise BedrockError("ValidationException", "Input is too long for requested model.")
+    reply = fit_window(
+        with_reasoning(respond(conversation, quirks=Quirks.of(model)), conversation), window
+    )
+    if conversation.cache_prefix is not None:
+        reply = with_cache(reply, conversation, state.cache_hit(conversation.cache_prefix))
     if reply.tool_calls and failure is None and not asks_structured_output(conversation):
         variant = state.breaks_tool_call(region, model)
         if variant is not None:

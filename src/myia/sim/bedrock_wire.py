@@ -24,6 +24,7 @@ from myia.sim.conversation import (
     Tool,
     ToolResult,
     ToolUse,
+    prefix_digest,
 )
 from myia.sim.scenario import Scenario
 from myia.sim.structured import SchemaProblem, bedrock_output_config
@@ -138,18 +139,38 @@ def _block(spec: Any) -> Block | None:
         return _tool_result(spec["toolResult"])
     if "document" in spec:
         return f"[document {spec['document'].get('name', '')}]"
-    return None  # cache points, guard content and the like carry no conversation
+    if "cachePoint" in spec:
+        if spec["cachePoint"] != {"type": "default"}:
+            raise _invalid("cachePoint.type must be default.")
+        return None
+    if "reasoningContent" in spec:
+        return None  # an earlier turn's thinking: no conversation in it
+    return None  # guard content and the like carry no conversation
 
 
-def _messages(raw: Any) -> list[Message]:
+_NEEDS_TOOL_CONFIG = (
+    "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+)
+
+
+def _messages(raw: Any, conversation: Conversation | None = None) -> list[Message]:
     if not isinstance(raw, list) or not raw:
         raise _invalid("The messages field is required and must not be empty.")
-    messages = []
+    messages: list[Message] = []
     for item in raw:
         role = item.get("role") if isinstance(item, dict) else None
         if role not in ("user", "assistant"):
             raise _invalid("A message role must be either user or assistant.")
-        blocks = [b for b in map(_block, item.get("content") or []) if b is not None]
+        blocks = []
+        for spec in item.get("content") or []:
+            block = _block(spec)
+            if block is not None:
+                blocks.append(block)
+            elif "cachePoint" in spec and conversation is not None:
+                # Everything so far (this turn's blocks included) is the cached prefix.
+                prefix = [*messages, Message(role, list(blocks))]
+                conversation.cache_prefix = prefix_digest(conversation.system, prefix)
+                conversation.cache_tokens = _prefix_tokens(conversation.system, prefix)
         messages.append(Message(role, blocks))
     if messages[0].role != "user":
         raise _invalid(
@@ -173,11 +194,45 @@ def _tools(config: dict[str, Any], conversation: Conversation) -> None:
         conversation.tool_choice, conversation.forced_tool = "tool", choice["tool"].get("name")
 
 
+def _prefix_tokens(system: list[str], messages: list[Message]) -> int:
+    return Conversation(messages, system=list(system)).input_tokens()
+
+
+def _thinking(body: dict[str, Any], conversation: Conversation) -> None:
+    """Extended thinking (`additionalModelRequestFields.thinking`), checked as Anthropic's
+    models on Bedrock check it; whether the model has it is the runtime's call."""
+    extra = body.get("additionalModelRequestFields") or {}
+    unknown = sorted(set(extra) - {"thinking"})
+    if unknown:
+        raise _invalid(f"The model returned the following errors: {unknown[0]}: Extra inputs "
+                       "are not permitted")  # fmt: skip
+    thinking = extra.get("thinking")
+    if thinking is None:
+        return
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if thinking.get("type") != "enabled" or not isinstance(budget, int) or budget < 1024:
+        raise _invalid("thinking.budget_tokens: Input should be greater than or equal to 1024")
+    if conversation.max_tokens is None or budget >= conversation.max_tokens:
+        raise _invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
+    if "temperature" in (body.get("inferenceConfig") or {}):
+        raise _invalid("`temperature` may only be set to 1 when thinking is enabled.")
+    conversation.reasoning = True
+
+
 def parse_converse(body: Any) -> Conversation:
     if not isinstance(body, dict):
         raise _invalid("Malformed input request, please reformat your input and try again.")
-    conversation = Conversation(_messages(body.get("messages")))
-    conversation.system = [str(s["text"]) for s in body.get("system") or [] if "text" in s]
+    system_blocks = body.get("system") or []
+    system = [str(s["text"]) for s in system_blocks if "text" in s]
+    conversation = Conversation([], system=system)
+    if any("cachePoint" in s for s in system_blocks):
+        conversation.cache_prefix = prefix_digest(system, [])
+        conversation.cache_tokens = _prefix_tokens(system, [])
+    conversation.messages = _messages(body.get("messages"), conversation)
+    if not body.get("toolConfig") and any(
+        isinstance(b, ToolUse | ToolResult) for m in conversation.messages for b in m.blocks
+    ):
+        raise _invalid(_NEEDS_TOOL_CONFIG)
     config = body.get("inferenceConfig") or {}
     max_tokens = config.get("maxTokens")
     if max_tokens is not None:
@@ -192,19 +247,28 @@ def parse_converse(body: Any) -> Conversation:
     except SchemaProblem as exc:
         raise _invalid(exc.message) from exc
     conversation.json_mode = conversation.json_schema is not None
+    _thinking(body, conversation)
     return conversation
 
 
 def _usage(reply: Reply) -> dict[str, int]:
-    return {
-        "inputTokens": reply.input_tokens,
+    """Converse counts cache reads and writes apart from inputTokens."""
+    usage = {
+        "inputTokens": reply.input_tokens - reply.cached_tokens - reply.cache_write_tokens,
         "outputTokens": reply.output_tokens,
         "totalTokens": reply.total_tokens,
     }
+    if reply.cached_tokens or reply.cache_write_tokens:
+        usage["cacheReadInputTokens"] = reply.cached_tokens
+        usage["cacheWriteInputTokens"] = reply.cache_write_tokens
+    return usage
 
 
 def converse_output(reply: Reply, latency_ms: int) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
+    if reply.reasoning:
+        thought = {"reasoningText": {"text": reply.reasoning, "signature": "sim-signature"}}
+        content.append({"reasoningContent": thought})
     if reply.text or not reply.tool_calls:
         content.append({"text": reply.text})
     for call in reply.tool_calls:
@@ -239,6 +303,15 @@ def content_frames(reply: Reply) -> Iterator[tuple[bytes, str]]:
     """(frame, text it carries) for everything up to messageStop; pacing reads the text."""
     yield eventstream.event("messageStart", {"role": "assistant"}), ""
     index = 0
+    if reply.reasoning:
+        for piece in split_text(reply.reasoning):
+            delta = {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": piece}}}
+            yield eventstream.event("contentBlockDelta", delta), piece
+        signature = {"reasoningContent": {"signature": "sim-signature"}}
+        delta = {"contentBlockIndex": index, "delta": signature}
+        yield eventstream.event("contentBlockDelta", delta), ""
+        yield eventstream.event("contentBlockStop", {"contentBlockIndex": index}), ""
+        index += 1
     if reply.text or not reply.tool_calls:
         for piece in split_text(reply.text):
             delta = {"contentBlockIndex": index, "delta": {"text": piece}}

@@ -6,12 +6,15 @@ so the brain never sees a wire format and both dialects answer alike.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence"]
+StopReason = Literal[
+    "end_turn", "tool_use", "max_tokens", "stop_sequence", "model_context_window_exceeded"
+]
 
 # A fixed, made-up price for an image so that usage stays deterministic.
 IMAGE_TOKENS = 256
@@ -82,6 +85,10 @@ class Conversation:
     stop: list[str] = field(default_factory=list)
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None
+    reasoning: bool = False  # reasoning asked (reasoning_effort / extended thinking)
+    # Prompt caching: a digest of everything before the last cache point, and its tokens.
+    cache_prefix: str | None = None
+    cache_tokens: int = 0
 
     @property
     def last_user(self) -> Message | None:
@@ -129,7 +136,55 @@ class Reply:
     input_tokens: int
     output_tokens: int
     tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str = ""  # counted in output_tokens
+    cached_tokens: int = 0  # of input_tokens: read from the prompt cache
+    cache_write_tokens: int = 0  # of input_tokens: written to it
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return count_tokens(self.reasoning) if self.reasoning else 0
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+def with_reasoning(reply: Reply, conversation: Conversation) -> Reply:
+    """A reasoning model's reply when reasoning was asked: a short, deterministic thought."""
+    if not conversation.reasoning:
+        return reply
+    last = conversation.last_user
+    thought = f"The user asks: {(last.text if last else '')[:120]!r}. I will answer directly."
+    return replace(
+        reply, reasoning=thought, output_tokens=reply.output_tokens + count_tokens(thought)
+    )
+
+
+def prefix_digest(system: list[str], messages: list[Message]) -> str:
+    """A stable digest of a prompt prefix (the prompt cache's key)."""
+    parts = [*system, *(f"{m.role}:{m.blocks!r}" for m in messages)]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def with_cache(reply: Reply, conversation: Conversation, hit: bool) -> Reply:
+    """The prefix before the last cache point, read from the cache or written to it."""
+    tokens = min(conversation.cache_tokens, reply.input_tokens)
+    if conversation.cache_prefix is None or tokens == 0:
+        return reply
+    if hit:
+        return replace(reply, cached_tokens=tokens)
+    return replace(reply, cache_write_tokens=tokens)
+
+
+def fit_window(reply: Reply, window: int | None) -> Reply:
+    """An answer cut where prompt and answer fill the context window (Bedrock's
+    `model_context_window_exceeded`); tool calls are left whole."""
+    if window is None or reply.tool_calls or reply.input_tokens + reply.output_tokens <= window:
+        return reply
+    text = reply.text[: max(0, window - reply.input_tokens) * 4]
+    return replace(
+        reply,
+        text=text,
+        output_tokens=count_tokens(text),
+        stop_reason="model_context_window_exceeded",
+    )

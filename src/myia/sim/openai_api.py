@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from myia.sim.brain import Quirks, asks_structured_output, break_tool_calls, respond
-from myia.sim.conversation import Conversation, Reply, count_tokens
+from myia.sim.conversation import Conversation, Reply, count_tokens, with_reasoning
 from myia.sim.openai_wire import (
     ChatOptions,
     OpenAIError,
@@ -177,6 +177,25 @@ def _check(model: OpenAIModel, conversation: Conversation, options: ChatOptions)
         raise REFUSALS[refused]
 
 
+def _check_reasoning(model: OpenAIModel, conversation: Conversation, options: ChatOptions) -> None:
+    """As OpenAI: reasoning models take max_completion_tokens only, others no reasoning."""
+    if model.reasoning and options.limit_field == "max_tokens":
+        raise OpenAIError(
+            400,
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            param="max_tokens",
+            code="unsupported_parameter",
+        )
+    if conversation.reasoning and not model.reasoning:
+        raise OpenAIError(
+            400,
+            "Unrecognized request argument supplied: reasoning_effort",
+            param="reasoning_effort",
+            code="unsupported_parameter",
+        )
+
+
 async def _sse(
     state: SimState,
     provider: OpenAIProvider,
@@ -214,8 +233,20 @@ async def _chat(
     scenario = state.scenario
     model = _find_model(provider, options.model)
     _check(model, conversation, options)
+    _check_reasoning(model, conversation, options)
+    prompt = conversation.input_tokens()
+    if prompt > model.context_window:
+        raise OpenAIError(
+            400,
+            f"This model's maximum context length is {model.context_window} tokens. However, "
+            f"your messages resulted in {prompt} tokens. Please reduce the length of the messages.",
+            param="messages",
+            code="context_length_exceeded",
+        )
     key = (provider.slug, model.id, state.next_call(provider.slug, model.id))
-    reply = respond(conversation, quirks=Quirks.of(model), id_prefix="call_")
+    reply = with_reasoning(
+        respond(conversation, quirks=Quirks.of(model), id_prefix="call_"), conversation
+    )
     failure = state.failure(model.failure_rate, model.failure_kinds, *key)
     if reply.tool_calls and failure is None and not asks_structured_output(conversation):
         variant = state.breaks_tool_call(provider.slug, model)
@@ -251,11 +282,12 @@ def _rate_limited(provider: OpenAIProvider, quota: Quota, admission: Admission) 
     )
 
 
-async def _parse(request: Request) -> tuple[Conversation, ChatOptions]:
+async def _parse(request: Request, state: SimState) -> tuple[Conversation, ChatOptions]:
     try:
         body = json.loads(await request.body() or b"null")
     except json.JSONDecodeError as exc:
         raise OpenAIError(400, "We could not parse the JSON body of your request.") from exc
+    state.remember(request.path_params["slug"], body)
     return parse_chat(body)
 
 
@@ -266,7 +298,7 @@ async def chat_completions(request: Request) -> Response:
     model_key = "?"
     try:
         provider = _provider(request, state)
-        conversation, options = await _parse(request)
+        conversation, options = await _parse(request, state)
         model_key = options.model
         if provider.insufficient_quota:
             raise INSUFFICIENT_QUOTA

@@ -31,6 +31,7 @@ FINISH_REASONS = {
     "stop_sequence": "stop",
     "max_tokens": "length",
     "tool_use": "tool_calls",
+    "model_context_window_exceeded": "length",
 }
 
 
@@ -75,6 +76,8 @@ class ChatOptions:
     model: str
     stream: bool
     include_usage: bool
+    # The token limit's field name, as OpenAI's reasoning models refuse `max_tokens`.
+    limit_field: str | None = None
 
 
 def _image(url: str) -> Image:
@@ -204,23 +207,39 @@ def parse_chat(body: Any) -> tuple[Conversation, ChatOptions]:
         )
     except SchemaProblem as exc:
         raise _invalid(exc.message, exc.param) from exc
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise _invalid(f"Invalid value: '{effort}'.", "reasoning_effort", "invalid_value")
+    conversation.reasoning = effort not in (None, "none")
     stream_options = body.get("stream_options") or {}
+    limit_field = next((k for k in ("max_tokens", "max_completion_tokens") if k in body), None)
     options = ChatOptions(
-        model, bool(body.get("stream")), bool(stream_options.get("include_usage"))
+        model,
+        bool(body.get("stream")),
+        bool(stream_options.get("include_usage")),
+        limit_field,
     )
     return conversation, options
 
 
-def _usage(reply: Reply) -> dict[str, int]:
-    return {
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
+def _usage(reply: Reply) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": reply.input_tokens,
         "completion_tokens": reply.output_tokens,
         "total_tokens": reply.total_tokens,
     }
+    if reply.reasoning:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
+    return usage
 
 
 def completion(reply: Reply, model: str, completion_id: str, created: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": None}
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
     if reply.tool_calls:
         message["tool_calls"] = [
             {
@@ -274,6 +293,9 @@ def chunks(
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return {**base, "choices": [choice]}
 
+    if reply.reasoning:
+        for piece in split_text(reply.reasoning):
+            yield chunk({"reasoning_content": piece}), piece
     if reply.tool_calls:
         for index, call in enumerate(reply.tool_calls):
             head = {

@@ -90,6 +90,10 @@ class SimServer:
     def reset_stats(self) -> None:
         self.state.reset_stats()
 
+    def last_request(self, where: str) -> Any:
+        """The last chat request body `where` (a region or a provider slug) received."""
+        return self.state.last_request(where)
+
     def reset_quotas(self) -> None:
         """Refill every token bucket (e.g. between tests sharing one server)."""
         self.state.quotas.reset()

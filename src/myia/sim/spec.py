@@ -167,6 +167,9 @@ class ModelSpec(_Strict):
     # (`response_format` json_schema, Bedrock `outputConfig`, a forced tool on a JSON prompt)
     # parse but break the schema. The `json` fault is the other kind: prose instead of JSON.
     breaks_schemas: bool = False
+    # A reasoning model: asked to reason (OpenAI `reasoning_effort`, Bedrock extended
+    # thinking) it returns reasoning text; a model without it refuses the request.
+    reasoning: bool = False
     failure_kinds: list[FailureKind] = Field(
         default_factory=lambda: list(_DEFAULT_FAILURES), min_length=1
     )
@@ -226,6 +229,9 @@ class BedrockModel(ModelSpec):
     region_lifecycle: dict[str, Lifecycle] = Field(
         default_factory=dict, description="overrides `lifecycle` in these regions"
     )
+    # Tokens of prompt and answer together: a longer prompt is refused ("Input is too long"),
+    # an answer that would overflow stops with model_context_window_exceeded. None: no limit.
+    context_window: int | None = Field(None, ge=1)
 
     def lifecycle_in(self, region: str) -> Lifecycle:
         return self.region_lifecycle.get(region, self.lifecycle)

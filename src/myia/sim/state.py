@@ -98,6 +98,30 @@ class SimState:
         self._stats = SimStats()
         self._calls: Counter[tuple[str, str]] = Counter()
         self._tool_calls: Counter[tuple[str, str]] = Counter()
+        # The last runtime request body per region / provider slug (`last_request`), and the
+        # prompt-cache prefixes seen (bounded: cleared when full).
+        self._last: dict[str, object] = {}
+        self._cached: set[str] = set()
+
+    def remember(self, where: str, body: object) -> None:
+        with self._lock:
+            self._last[where] = body
+
+    def last_request(self, where: str) -> object:
+        """The decoded JSON body of the last chat call to `where` (a Bedrock region or an
+        OpenAI-compatible provider's slug), as received: what tests inspect."""
+        with self._lock:
+            return copy.deepcopy(self._last.get(where))
+
+    def cache_hit(self, prefix: str) -> bool:
+        """Whether a prompt prefix is in the cache; it is from now on."""
+        with self._lock:
+            if prefix in self._cached:
+                return True
+            if len(self._cached) >= 4096:
+                self._cached.clear()
+            self._cached.add(prefix)
+            return False
 
     def next_call(self, where: str, model: str) -> int:
         with self._lock:
