@@ -47,13 +47,12 @@ def _schema(raw: Any) -> dict[str, Any]:
         raise invalid(f"{_SCHEMA} is required", param=_SCHEMA)
     if not isinstance(raw, dict):
         raise invalid(f"{_SCHEMA} must be an object (a JSON Schema)", param=_SCHEMA)
-    # The body was JSON, so the schema serialises; its size is what an upstream receives.
-    if len(json.dumps(raw)) > MAX_SCHEMA_CHARS:
-        raise invalid(
-            f"{_SCHEMA} is larger than {MAX_SCHEMA_CHARS} characters", param=_SCHEMA
-        )
+    # Depth first, without recursion: serialising (and the validator) would recurse.
     if _depth(raw) > MAX_SCHEMA_DEPTH:
         raise invalid(f"{_SCHEMA} nests deeper than {MAX_SCHEMA_DEPTH} levels", param=_SCHEMA)
+    # The body was JSON, so the schema serialises; its size is what an upstream receives.
+    if len(json.dumps(raw)) > MAX_SCHEMA_CHARS:
+        raise invalid(f"{_SCHEMA} is larger than {MAX_SCHEMA_CHARS} characters", param=_SCHEMA)
     try:
         Draft202012Validator.check_schema(raw)
     except SchemaError as exc:
@@ -123,9 +122,7 @@ def parse_response_format(data: dict[str, Any]) -> dict[str, Any]:
     if kind == "json_schema":
         extra = sorted(set(raw) - {"type", "json_schema"})
         if extra:
-            raise invalid(
-                f"{PARAM}.{extra[0]} is not a known field", param=f"{PARAM}.{extra[0]}"
-            )
+            raise invalid(f"{PARAM}.{extra[0]} is not a known field", param=f"{PARAM}.{extra[0]}")
         return _json_schema(raw.get("json_schema"))
     raise invalid(
         f"{PARAM}.type must be one of text, json_object, json_schema", param=f"{PARAM}.type"

@@ -45,10 +45,12 @@ def answer_tool(request: ChatRequest, model_id: str) -> str | None:
     """The forced tool's name when the answer comes as a tool call, else None."""
     if not wants_structured(request) or native(request, model_id):
         return None
-    name = request.schema_name if request.json_schema is not None else _JSON_OBJECT_TOOL
+    base = request.schema_name if request.json_schema is not None else _JSON_OBJECT_TOOL
     taken = {tool.name for tool in request.tools}
-    while name in taken:  # never shadow one of the client's own tools
-        name = f"{name[:62]}_{len(taken)}" if len(name) > 62 else f"{name}_"
+    name, n = base, 1
+    while name in taken:  # never shadow one of the client's own tools (64 characters max)
+        suffix = f"_{n}"
+        name, n = base[: 64 - len(suffix)] + suffix, n + 1
     return name
 
 
