@@ -9,6 +9,7 @@ routes tried and the request id, never the provider's own text, which goes to th
 from __future__ import annotations
 
 import json
+import re
 
 from myia.providers.errors import ErrorCategory, ProviderError
 from myia.routing import NoRouteAnswered
@@ -65,12 +66,29 @@ _STATUS = {
 }
 
 
+# An upstream's `code` and `param` are identifiers a client branches on (no free text, so
+# nothing of the provider's words): kept when they look like one.
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]-]{0,127}")
+
+
+def _refinement(exc: ProviderError) -> tuple[str | None, str | None]:
+    """(code, param) a refused request keeps from its upstream: context overflow is
+    `context_length_exceeded` whichever provider said it."""
+    if exc.category is not ErrorCategory.VALIDATION:
+        return None, None
+    code = exc.reason if exc.reason == "context_length_exceeded" else exc.code
+    param = exc.param if exc.param and _PARAM.fullmatch(exc.param) else None
+    return (code if code and _CODE.fullmatch(code) else None), param
+
+
 def from_provider(
     exc: ProviderError, *, request_id: str | None, route: Route | None = None
 ) -> GatewayError:
     status, kind, code = _STATUS.get(exc.category, (502, "api_error", "upstream_error"))
     message = provider_error_message(exc, request_id=request_id, route=route)
-    return GatewayError(status, message, type=kind, code=code)
+    upstream_code, param = _refinement(exc)
+    return GatewayError(status, message, type=kind, code=upstream_code or code, param=param)
 
 
 def from_no_route(exc: NoRouteAnswered, *, request_id: str | None) -> GatewayError:
@@ -86,4 +104,7 @@ def from_no_route(exc: NoRouteAnswered, *, request_id: str | None) -> GatewayErr
     headers = {}
     if last is not None and last.retry_after_s is not None:
         headers["retry-after"] = str(max(1, round(last.retry_after_s)))
-    return GatewayError(status, message, type=kind, code=code, headers=headers)
+    upstream_code, param = _refinement(last) if last is not None else (None, None)
+    return GatewayError(
+        status, message, type=kind, code=upstream_code or code, param=param, headers=headers
+    )

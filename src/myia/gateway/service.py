@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from myia.apikeys.service import KeyOwner, authenticate_key
 from myia.catalog.cache import CatalogCache
 from myia.db.engine import Database
+from myia.db.enums import AuthType
 from myia.errors import AuthenticationError
 from myia.gateway.errors import GatewayError, from_no_route, from_provider, invalid, unauthorized
+from myia.gateway.fields import BY_NAME, refusal
 from myia.gateway.image_fetch import ImageUrls
 from myia.gateway.settings import GatewaySettings
 from myia.gateway.wire_in import GatewayRequest, parse_request
@@ -25,7 +27,7 @@ from myia.gateway.wire_out import DONE, ChunkWriter, completion
 from myia.observability.context import request_id_var
 from myia.observability.logging import get_logger
 from myia.providers.errors import ProviderError
-from myia.providers.types import StreamEnd, TextDelta, ToolCallEvent
+from myia.providers.types import ReasoningDelta, StreamEnd, TextDelta, ToolCallEvent
 from myia.routing import (
     AdapterPool,
     NoRouteAnswered,
@@ -52,6 +54,16 @@ class GatewayAnswer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     stream: AsyncIterator[bytes] | None = None
+
+
+def without_bedrock(routes: list[Route], param: str) -> list[Route]:
+    """The routes left for a request carrying a field Bedrock refuses (`fields.FIELDS`);
+    none left is that field's 400."""
+    kept = [route for route in routes if route.provider.auth_type is not AuthType.AWS_CREDENTIALS]
+    if not kept:
+        spec = BY_NAME[param]
+        raise refusal(spec, spec.bedrock, "on Bedrock, the only upstream of this model")
+    return kept
 
 
 def route_headers(route: Route, failed_before: int) -> dict[str, str]:
@@ -185,6 +197,8 @@ class Gateway:
                 param="model",
                 code="model_not_found" if found is None else "model_not_routable",
             )
+        if request.bedrock_refused is not None:
+            routes = without_bedrock(routes, request.bedrock_refused)
         return routes
 
     async def complete(
@@ -192,6 +206,9 @@ class Gateway:
     ) -> GatewayAnswer:
         request = parse_request(body)
         request_id = request_id_var.get()
+        if request.end_user is not None:
+            # `user` / `safety_identifier` are recorded here (no call-log column holds them).
+            log.info("gateway end user", end_user=request.end_user, request_id=request_id)
         routes = await self.routes_for(request, owner=owner, region_header=region_header)
         if request.needs.vision:  # image URLs fetched once the request is known routable
             request = replace(request, chat=await self.image_urls.resolve(request.chat))
@@ -233,7 +250,9 @@ async def sse(
         async for event in opened:
             if isinstance(event, TextDelta):
                 if event.text:
-                    yield writer.text(event.text)
+                    yield writer.text(event.text, event.logprobs)
+            elif isinstance(event, ReasoningDelta):
+                yield writer.reasoning(event.text)
             elif isinstance(event, ToolCallEvent):
                 yield writer.tool_call(event.tool_call)
             elif isinstance(event, StreamEnd):

@@ -1,10 +1,11 @@
 """OpenAI chat-completions requests -> MyIA's `ChatRequest`, and what routing needs.
 
-Parsed by hand from the decoded JSON: the body is a free-form OpenAI document (clients send
-fields MyIA ignores, like `user` or `seed`), and every refusal must name the offending field
-in OpenAI's error shape rather than FastAPI's. Every field MyIA reads is taken only as the
-JSON type OpenAI documents, as OpenAI itself does: `"max_tokens": "12"` or `12.5`,
-`"temperature": "0.5"`, `"stream": "true"` are a 400 naming the parameter, not converted.
+Parsed by hand from the decoded JSON, every refusal naming the offending field in OpenAI's
+error shape rather than FastAPI's. Which top-level fields are read, passed through or refused
+is `myia.gateway.fields` (the table docs/gateway.md shows); nothing is ignored. Every field
+MyIA reads is taken only as the JSON type OpenAI documents, as OpenAI itself does:
+`"max_tokens": "12"` or `12.5`, `"temperature": "0.5"`, `"stream": "true"` are a 400 naming
+the parameter, not converted.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from myia.gateway.errors import GatewayError, invalid
+from myia.gateway.fields import screen
 from myia.gateway.image_fetch import IMAGE_TYPES, ImageUrlPart
 from myia.gateway.structured import parse_response_format
 from myia.providers.types import (
+    CachePointPart,
     ChatMessage,
     ChatRequest,
     ContentPart,
@@ -43,6 +46,9 @@ class GatewayRequest:
     stream: bool
     include_usage: bool
     input_chars: int
+    # A field the table refuses on Bedrock (its name): Bedrock routes are left out.
+    bedrock_refused: str | None = None
+    end_user: str | None = None  # `user` / `safety_identifier`, for the gateway log
 
 
 def _string(value: Any, where: str) -> str:
@@ -60,18 +66,34 @@ def _boolean(data: dict[str, Any], key: str, where: str) -> bool:
     return value
 
 
-def _text_of(content: Any, where: str) -> str:
+def _cache_control(part: dict[str, Any], where: str) -> bool:
+    """Whether a content part asks for a cache point after it (Anthropic's `cache_control`)."""
+    control = part.get("cache_control")
+    if control is None:
+        return False
+    if not isinstance(control, dict) or control.get("type") != "ephemeral":
+        raise invalid(
+            f'{where}.cache_control must be {{"type": "ephemeral"}}',
+            param=f"{where}.cache_control",
+        )
+    return True
+
+
+def _text_of(content: Any, where: str) -> tuple[str, bool]:
+    """(the text, whether a part asked for a cache point) of text-only content."""
     if content is None:
-        return ""
+        return "", False
     if isinstance(content, str):
-        return content
+        return content, False
     if isinstance(content, list):
         texts = []
+        cached = False
         for i, part in enumerate(content):
             if not isinstance(part, dict) or part.get("type") != "text":
                 raise invalid(f"{where}[{i}] must be a text part here", param=f"{where}[{i}]")
             texts.append(_string(part.get("text", ""), f"{where}[{i}].text"))
-        return "".join(texts)
+            cached = _cache_control(part, f"{where}[{i}]") or cached
+        return "".join(texts), cached
     raise invalid(f"{where} must be a string or a list of parts", param=where)
 
 
@@ -116,6 +138,8 @@ def _user_parts(content: Any, where: str) -> list[ContentPart]:
             parts.append(_image(part, at))
         else:
             raise invalid(f"{at}: unsupported content part type {kind!r}", param=at)
+        if _cache_control(part, at) and parts:
+            parts.append(CachePointPart())
     return parts
 
 
@@ -141,8 +165,8 @@ def _tool_uses(calls: Any, where: str) -> list[ContentPart]:
     return uses
 
 
-def _turn(message: Any, where: str) -> tuple[str, list[ContentPart] | str]:
-    """("system", text) or (role, parts) for one OpenAI message."""
+def _turn(message: Any, where: str) -> tuple[str, list[ContentPart] | tuple[str, bool]]:
+    """("system", (text, cache point)) or (role, parts) for one OpenAI message."""
     if not isinstance(message, dict):
         raise invalid(f"{where} must be an object", param=where)
     role = message.get("role")
@@ -152,32 +176,38 @@ def _turn(message: Any, where: str) -> tuple[str, list[ContentPart] | str]:
     if role == "user":
         return "user", _user_parts(content, f"{where}.content")
     if role == "assistant":
-        text = _text_of(content, f"{where}.content")
+        text, cached = _text_of(content, f"{where}.content")
         parts: list[ContentPart] = [TextPart(text=text)] if text else []
         if message.get("tool_calls"):
             parts += _tool_uses(message["tool_calls"], f"{where}.tool_calls")
+        if cached and parts:
+            parts.append(CachePointPart())
         return "assistant", parts
     if role == "tool":
         if not message.get("tool_call_id"):
             raise invalid(f"{where}.tool_call_id is required", param=f"{where}.tool_call_id")
+        text, cached = _text_of(content, f"{where}.content")
         result = ToolResultPart(
             tool_use_id=_string(message["tool_call_id"], f"{where}.tool_call_id"),
-            content=_text_of(content, f"{where}.content") or "(empty)",
+            content=text or "(empty)",
         )
-        return "user", [result]
+        return "user", [result, CachePointPart()] if cached else [result]
     raise invalid(f"{where}.role: unsupported role {role!r}", param=f"{where}.role")
 
 
-def _messages(raw: Any) -> tuple[str | None, list[ChatMessage], bool]:
-    """(system prompt, conversation with same-role turns merged, whether images appear)."""
+def _messages(raw: Any) -> tuple[str | None, bool, list[ChatMessage], bool]:
+    """(system prompt, whether it ends in a cache point, conversation with same-role turns
+    merged, whether images appear)."""
     if not isinstance(raw, list) or not raw:
         raise invalid("messages must be a non-empty list", param="messages")
     system: list[str] = []
+    system_cached = False
     turns: list[tuple[str, list[ContentPart]]] = []
     for i, message in enumerate(raw):
         role, parts = _turn(message, f"messages[{i}]")
-        if isinstance(parts, str):
-            system.append(parts)
+        if isinstance(parts, tuple):
+            system.append(parts[0])
+            system_cached = parts[1] or system_cached
         elif parts and turns and turns[-1][0] == role:
             turns[-1][1].extend(parts)  # Bedrock needs alternating roles: merge the run
         elif parts:
@@ -186,7 +216,7 @@ def _messages(raw: Any) -> tuple[str | None, list[ChatMessage], bool]:
         raise invalid("messages must contain at least one user message", param="messages")
     chat = [ChatMessage(role=role, content=parts) for role, parts in turns]
     images = any(isinstance(p, ImagePart) for m in chat for p in m.content)
-    return ("\n\n".join(s for s in system if s) or None), chat, images
+    return ("\n\n".join(s for s in system if s) or None), system_cached, chat, images
 
 
 def _tools(raw: Any) -> list[ToolSpec]:
@@ -219,18 +249,63 @@ def _tools(raw: Any) -> list[ToolSpec]:
     return tools
 
 
-def _tool_choice(raw: Any) -> ToolChoice | None:
-    if raw is None or raw == "none":
+def _tool_choice(raw: Any, tools: list[ToolSpec]) -> ToolChoice | None:
+    if raw is None:
         return None
+    if raw == "none":
+        return "none"
     if raw == "auto":
-        return "auto"
-    if raw == "required":
-        return "any"
-    if isinstance(raw, dict) and isinstance(raw.get("function"), dict):
+        return "auto" if tools else None
+    if raw == "required" or (isinstance(raw, dict) and isinstance(raw.get("function"), dict)):
+        if not tools:
+            raise invalid("tool_choice requires tools", param="tool_choice")
+        if raw == "required":
+            return "any"
         return ToolChoiceTool(
             name=_string(raw["function"].get("name"), "tool_choice.function.name")
         )
     raise invalid("tool_choice must be none, auto, required or a function", param="tool_choice")
+
+
+_STREAM_OPTIONS = frozenset({"include_usage", "include_obfuscation"})
+
+
+def _include_usage(options: Any, stream: bool) -> bool:
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise invalid("stream_options must be an object", param="stream_options")
+    for key in options:
+        if key not in _STREAM_OPTIONS:
+            raise invalid(f"stream_options.{key} is unknown", param=f"stream_options.{key}")
+    if _boolean(options, "include_obfuscation", "stream_options.include_obfuscation"):
+        # OpenAI pads chunks against a side channel; the gateway re-frames and adds none.
+        raise invalid(
+            "stream_options.include_obfuscation is not supported by the gateway",
+            param="stream_options.include_obfuscation",
+            code="unsupported_parameter",
+        )
+    return stream and _boolean(options, "include_usage", "stream_options.include_usage")
+
+
+def _metadata(raw: Any) -> dict[str, str] | None:
+    """OpenAI's bounds: at most 16 pairs, keys up to 64 characters, values up to 512."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) > 16:
+        raise invalid("metadata must be an object of at most 16 pairs", param="metadata")
+    for key, value in raw.items():
+        if len(key) > 64 or not isinstance(value, str) or len(value) > 512:
+            raise invalid(
+                "metadata keys are up to 64 characters, values strings up to 512",
+                param=f"metadata.{key[:64]}",
+            )
+    return raw
+
+
+def _end_user(data: dict[str, Any]) -> str | None:
+    user = data.get("user") or data.get("safety_identifier")
+    return user[:256] if isinstance(user, str) else None
 
 
 def _stop(raw: Any) -> list[str]:
@@ -264,18 +339,14 @@ def parse_request(body: bytes) -> GatewayRequest:
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("model is required", param="model")
+    screened = screen(data)
     n = data.get("n")
     if n is not None and (type(n) is not int or n != 1):
         raise invalid("only n=1 is supported", param="n")
-    system, messages, images = _messages(data.get("messages"))
+    system, system_cached, messages, images = _messages(data.get("messages"))
     tools = _tools(data.get("tools"))
     stream = _boolean(data, "stream", "stream")
-    options = data.get("stream_options")
-    if options is not None and not isinstance(options, dict):
-        raise invalid("stream_options must be an object", param="stream_options")
-    include_usage = stream and _boolean(
-        options or {}, "include_usage", "stream_options.include_usage"
-    )
+    include_usage = _include_usage(data.get("stream_options"), stream)
     max_key = "max_completion_tokens" if "max_completion_tokens" in data else "max_tokens"
     structured = parse_response_format(data)  # response_format -> json_schema / json_object
     history_tools = any(
@@ -289,11 +360,18 @@ def parse_request(body: bytes) -> GatewayRequest:
                 "messages": messages,
                 "system": system,
                 "tools": tools,
-                "tool_choice": _tool_choice(data.get("tool_choice")) if tools else None,
+                "tool_choice": _tool_choice(data.get("tool_choice"), tools),
                 "max_tokens": data.get(max_key),
+                "token_limit_param": max_key,
                 "temperature": data.get("temperature"),
                 "top_p": data.get("top_p"),
                 "stop": _stop(data.get("stop")),
+                "reasoning_effort": data.get("reasoning_effort"),
+                "parallel_tool_calls": data.get("parallel_tool_calls"),
+                "service_tier": data.get("service_tier"),
+                "metadata": _metadata(data.get("metadata")),
+                "system_cache_point": system_cached and system is not None,
+                "passthrough": screened.passthrough,
                 **structured,
             },
             strict=True,
@@ -315,4 +393,6 @@ def parse_request(body: bytes) -> GatewayRequest:
         stream=stream,
         include_usage=include_usage,
         input_chars=_chars(messages, system),
+        bedrock_refused=screened.bedrock_refused,
+        end_user=_end_user(data) if screened.passthrough else None,
     )

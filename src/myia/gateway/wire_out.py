@@ -33,12 +33,18 @@ def finish_reason(reason: StopReason, has_tool_calls: bool) -> str:
     return "tool_calls" if has_tool_calls else _FINISH.get(reason, "stop")
 
 
-def _usage(usage: Usage) -> dict[str, int]:
-    return {
+def _usage(usage: Usage) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
     }
+    # The details only when the provider reported them (a zero is "not reported").
+    if usage.cached_input_tokens:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_input_tokens}
+    if usage.reasoning_tokens:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
 
 
 def _call(call: ToolCall) -> dict[str, Any]:
@@ -52,6 +58,8 @@ def _call(call: ToolCall) -> dict[str, Any]:
 
 def completion(response: ChatResponse, *, model: str) -> bytes:
     message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
+    if response.reasoning:
+        message["reasoning_content"] = response.reasoning
     if response.tool_calls:
         message["tool_calls"] = [_call(c) for c in response.tool_calls]
     body = {
@@ -63,7 +71,7 @@ def completion(response: ChatResponse, *, model: str) -> bytes:
             {
                 "index": 0,
                 "message": message,
-                "logprobs": None,
+                "logprobs": response.logprobs,
                 "finish_reason": finish_reason(response.stop_reason, bool(response.tool_calls)),
             }
         ],
@@ -92,16 +100,21 @@ class ChunkWriter:
         }
         return b"data: " + json.dumps(chunk).encode() + b"\n\n"
 
-    def _delta(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def _delta(
+        self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None
+    ) -> bytes:
         return self._frame(
-            [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+            [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]
         )
 
     def role(self) -> bytes:
         return self._delta({"role": "assistant", "content": ""})
 
-    def text(self, text: str) -> bytes:
-        return self._delta({"content": text})
+    def text(self, text: str, logprobs: Any = None) -> bytes:
+        return self._delta({"content": text}, logprobs=logprobs)
+
+    def reasoning(self, text: str) -> bytes:
+        return self._delta({"reasoning_content": text})
 
     def tool_call(self, call: ToolCall) -> bytes:
         entry = {"index": self.tool_index, **_call(call)}
