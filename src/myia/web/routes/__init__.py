@@ -10,10 +10,11 @@ from myia.web.routes import (
     admin_ops,
     auth,
     chat,
+    model_prices,
     models,
     user_settings,
 )
 
 WEB_ROUTERS: list[APIRouter] = [auth.router, chat.router, models.router, user_settings.router]
 WEB_ROUTERS += [admin_certifications.router, admin_jobs.router, admin_catalog.router]
-WEB_ROUTERS += [admin_ops.router, admin_logs.router]
+WEB_ROUTERS += [admin_ops.router, admin_logs.router, model_prices.router]

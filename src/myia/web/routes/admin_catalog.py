@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from myia.api.deps import CacheDep, SessionDep, SettingsDep
 from myia.catalog import base_models, deployments, providers
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
+from myia.catalog.price_check import check_prices
 from myia.catalog.price_history import ChangeVia
 from myia.catalog.schemas import BaseModelUpdate, DeploymentUpdate, ProviderCreate, ProviderUpdate
 from myia.db.enums import PriceSourceKind
@@ -21,6 +22,8 @@ from myia.web.forms import as_float, checkbox, non_empty, service_errors, valida
 from myia.web.templating import Viewer, render
 
 router = APIRouter(prefix="/admin")
+# Rows the page lists per finding of the price check; the counts are complete.
+PRICE_CHECK_ROWS = 20
 
 
 async def _page(
@@ -37,6 +40,8 @@ async def _page(
         session=session, cache=cache, filters=ProviderFilters(page_size=MAX_PAGE_SIZE)
     )
     context: dict[str, Any] = {
+        # The same report as `myia prices check` (one read of the catalog).
+        "price_check": await check_prices(session=session, limit=PRICE_CHECK_ROWS),
         "providers": found.items,
         "deployments": await all_deployments(session=session, cache=cache, active=None),
         "errors": {},

@@ -1,0 +1,110 @@
+"""Prices on the pages (issue 27): the admin edits a price with its source, the model's price
+page shows the source and the history, the admin catalog page shows the price check."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from myia.db.models import BaseModel, ModelDeployment, PriceHistory, Provider
+
+MODEL = "GPT-4 Turbo"  # seeded on openai from pricing.yaml
+
+
+async def _gpt4(session: AsyncSession) -> ModelDeployment:
+    row = await session.scalar(
+        select(ModelDeployment)
+        .join(BaseModel, BaseModel.id == ModelDeployment.base_model_id)
+        .join(Provider, Provider.id == ModelDeployment.provider_id)
+        .where(BaseModel.name == MODEL, Provider.slug == "openai")
+    )
+    assert row is not None
+    return row
+
+
+async def test_an_admin_price_edit_with_a_source_shows_in_the_history(
+    admin_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    deployment = await _gpt4(session)
+    dep_id, model_id = deployment.id, deployment.base_model_id
+    token = admin_client.headers["x-test-csrf"]
+    page = await admin_client.get(f"/models/{model_id}/prices")
+    assert page.status_code == 200
+    assert "LiteLLM" in page.text and "as of 2026-12-04" in page.text  # the seed's citation
+    assert "seed" in page.text  # its first price, in the history
+
+    saved = await admin_client.post(
+        f"/admin/catalog/deployments/{dep_id}",
+        data={
+            "csrf_token": token,
+            "name": MODEL,
+            "vendor": "openai",
+            "cost_per_1m_input": "9.5",
+            "cost_per_1m_output": "30",
+            "price_source_name": "Our negotiated rate",
+            "price_source_url": "https://contracts.example/openai",
+            "is_active": "on",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    await session.rollback()
+    changes = list(
+        await session.scalars(
+            select(PriceHistory)
+            .where(PriceHistory.deployment_id == dep_id)
+            .order_by(PriceHistory.changed_at)
+        )
+    )
+    assert [c.via for c in changes] == ["seed", "admin"]
+    assert (changes[1].old_input, changes[1].new_input) == (10.0, 9.5)
+    assert changes[1].changed_by == "123@123.com"
+
+    page = await admin_client.get(f"/models/{model_id}/prices")
+    assert '<a href="https://contracts.example/openai" rel="noopener noreferrer">' in page.text
+    assert (
+        "Our negotiated rate" in page.text and "admin" in page.text and "123@123.com" in page.text
+    )
+
+
+async def test_a_bad_source_url_is_refused_on_the_admin_page(
+    admin_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    deployment = await _gpt4(session)
+    dep_id = deployment.id
+    refused = await admin_client.post(
+        f"/admin/catalog/deployments/{dep_id}",
+        data={
+            "csrf_token": admin_client.headers["x-test-csrf"],
+            "cost_per_1m_input": "1",
+            "price_source_url": "javascript:alert(1)",
+            "is_active": "on",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'aria-invalid="true"' in refused.text
+    await session.rollback()
+    row = await session.get(ModelDeployment, dep_id)
+    assert row is not None and row.cost_per_1m_input == 10.0
+    history = await session.scalars(
+        select(PriceHistory.via).where(PriceHistory.deployment_id == dep_id)
+    )
+    assert list(history) == ["seed"]
+
+
+async def test_the_admin_catalog_page_shows_the_price_check(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    page = await admin_client.get("/admin/catalog")
+    assert page.status_code == 200
+    assert 'id="price-check"' in page.text
+    # The seed's Together prices were read in 2024: listed as stale.
+    assert "Qwen/Qwen1.5-72B-Chat" in page.text and "over 180 days" in page.text
+
+
+async def test_the_price_page_of_an_unknown_model_is_a_404(
+    user_client: httpx.AsyncClient,
+) -> None:
+    page = await user_client.get("/models/no-such-model/prices")
+    assert page.status_code == 404
+    assert "Model not found" in page.text
