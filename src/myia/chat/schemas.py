@@ -48,11 +48,11 @@ class _Input(StrictInput):
 
 
 class ChatCreate(_Input):
-    title: Title = Field(default="New chat", max_length=MAX_TITLE)
+    title: Title = Field(default="New chat", min_length=1, max_length=MAX_TITLE)
 
 
 class ChatUpdate(_Input):
-    title: Title = Field(max_length=MAX_TITLE)
+    title: Title = Field(min_length=1, max_length=MAX_TITLE)
 
 
 class ChatPublic(BaseModel):
@@ -109,16 +109,18 @@ class MessagePublic(BaseModel):
 
 
 class MessagesPublic(BaseModel):
-    """A page of history, oldest first: by `page` from the chat's start, or (with `limit` /
-    `before`) backwards from the newest, `earlier` leading to the page before."""
+    data: list[MessagePublic]
+    count: int
+    page: int
+    page_size: int
+
+
+class MessageWindow(BaseModel):
+    """Messages read backwards from the newest (`?limit=` / `?before=`), oldest first."""
 
     data: list[MessagePublic]
     count: int = Field(description="Messages in the whole chat")
-    page: int | None = Field(default=None, description="Paging from the start: this page")
-    page_size: int | None = Field(default=None, description="Paging from the start")
-    limit: int | None = Field(default=None, description="Reading backwards: the page size")
+    limit: int
     earlier: str | None = Field(
-        default=None,
-        description="Reading backwards: pass as `before` for the page before this one; "
-        "null at the chat's start",
+        description="Pass as `before` for the page before this one; null at the chat's start"
     )
