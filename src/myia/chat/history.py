@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.chat.schemas import MessagePublic, MessageWindow
+from myia.chat.schemas import MessagePublic, MessagesPublic
 from myia.chat.service import mark_interrupted, owned_chat
 from myia.db.models import Message
 from myia.errors import InvalidInputError
@@ -55,7 +55,7 @@ async def message_window(
     chat_id: str,
     before: str | None = None,
     limit: int = WINDOW,
-) -> MessageWindow:
+) -> MessagesPublic:
     """The `limit` messages just before `before` (the newest ones without it), oldest first,
     with `earlier`: the cursor of the page before, or None at the start of the chat."""
     await owned_chat(session, user_id=user_id, chat_id=chat_id)
@@ -78,7 +78,7 @@ async def message_window(
     more = len(rows) > limit
     page = rows[:limit][::-1]
     count = await session.scalar(select(func.count()).where(Message.chat_id == chat_id))
-    return MessageWindow(
+    return MessagesPublic(
         data=[MessagePublic.model_validate(m) for m in page],
         count=count or 0,
         limit=limit,

@@ -48,11 +48,11 @@ class _Input(StrictInput):
 
 
 class ChatCreate(_Input):
-    title: Title = Field(default="New chat", min_length=1, max_length=MAX_TITLE)
+    title: Title = Field(default="New chat", max_length=MAX_TITLE)
 
 
 class ChatUpdate(_Input):
-    title: Title = Field(min_length=1, max_length=MAX_TITLE)
+    title: Title = Field(max_length=MAX_TITLE)
 
 
 class ChatPublic(BaseModel):
@@ -109,18 +109,16 @@ class MessagePublic(BaseModel):
 
 
 class MessagesPublic(BaseModel):
-    data: list[MessagePublic]
-    count: int
-    page: int
-    page_size: int
-
-
-class MessageWindow(BaseModel):
-    """Messages read backwards from the newest (`?limit=` / `?before=`), oldest first."""
+    """A page of history, oldest first: by `page` from the chat's start, or (with `limit` /
+    `before`) backwards from the newest, `earlier` leading to the page before."""
 
     data: list[MessagePublic]
     count: int = Field(description="Messages in the whole chat")
-    limit: int
+    page: int | None = Field(default=None, description="Paging from the start: this page")
+    page_size: int | None = Field(default=None, description="Paging from the start")
+    limit: int | None = Field(default=None, description="Reading backwards: the page size")
     earlier: str | None = Field(
-        description="Pass as `before` for the page before this one; null at the chat's start"
+        default=None,
+        description="Reading backwards: pass as `before` for the page before this one; "
+        "null at the chat's start",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -68,10 +69,10 @@ async def prepare_demo_database(settings: Settings) -> SeedReport:
 _UVICORN_LOGGERS = ("uvicorn.error", "uvicorn.asgi")
 
 
-def start_simulator() -> SimServer:
-    """The demo scenario on a free loopback port, served from its own thread."""
+def start_simulator(scenario: Path | None = None) -> SimServer:
+    """The demo scenario (or `scenario`) on a free loopback port, served from its own thread."""
     levels = {name: logging.getLogger(name).level for name in _UVICORN_LOGGERS}
-    sim = SimServer(scenario_path(), host="127.0.0.1", port=0).start()
+    sim = SimServer(scenario or scenario_path(), host="127.0.0.1", port=0).start()
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     return sim
@@ -165,6 +166,14 @@ def demo(
         help="On a first start, certify the catalog against the simulator in the background.",
     ),
     allow_public_demo: bool = serve_cli.allow_public_option(),
+    scenario: Path | None = typer.Option(
+        None,
+        "--scenario",
+        exists=True,
+        dir_okay=False,
+        help="Another simulator scenario (YAML, docs/simulator.md) instead of the demo's: "
+        "e.g. a slower one, to watch the first certification.",
+    ),
 ) -> None:
     """Start the app in demo mode: local SQLite, migrated, seeded with demo users and chats,
     with the provider simulator standing in for Bedrock and OpenAI (clearly labelled)."""
@@ -180,7 +189,7 @@ def demo(
     # The report above is the demo's output; INFO lines from discovery would only repeat it.
     # The app reconfigures logging when it starts.
     configure_logging("WARNING")
-    sim = start_simulator()
+    sim = start_simulator(scenario)
     try:
         use_simulator_credentials(sim.scenario)
         say(f"🧪 Provider simulator up at {sim.base_url} (dummy credentials, this process only)")

@@ -28,7 +28,6 @@ from myia.chat.schemas import (
     MessagePublic,
     MessageSend,
     MessagesPublic,
-    MessageWindow,
 )
 from myia.chat.send import ChatEvent, prepare_send, stream_reply
 from myia.errors import InvalidInputError
@@ -125,7 +124,7 @@ async def list_messages(
             description="Backwards mode: the messages before this cursor (a page's `earlier`)",
         ),
     ] = None,
-) -> MessagesPublic | MessageWindow:
+) -> MessagesPublic:
     """`page`/`page_size`: oldest first from the start of the chat. `limit`/`before`: the
     newest messages and then, page by page, the ones before (each page oldest first, with
     `earlier` the cursor of the page before it). The two modes do not mix."""
