@@ -8,6 +8,7 @@ on both routes (`route`), so a gap in either wire translation shows up as that r
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ SCENARIO = Path(__file__).with_name("clients.yaml")
 CAPABILITIES = ("streaming", "tool_calling", "vision", "json_output", "structured_output")
 # The /v1 model ids: slugs of the base models' names.
 ROUTES = {"openai": "client-chat", "bedrock": "client-claude"}
+# Where the simulator records each route's calls: the provider's slug, the Bedrock region.
+UPSTREAMS = {"openai": "openco", "bedrock": "us-east-1"}
 BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 
 # A tool every library can describe, and prompts the simulated model answers predictably:
@@ -81,6 +84,43 @@ class Gateway:
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
+
+    def upstream_request(self, route: str) -> dict[str, Any]:
+        """The last request body the simulator received on `route` (Converse for Bedrock,
+        chat completions for the OpenAI-compatible provider). Tests of one worker run one
+        at a time, so it is the one their last call made."""
+        body = self.sim.last_request(UPSTREAMS[route])
+        assert isinstance(body, dict), f"the simulator received no request on {route}"
+        return body
+
+
+def offered_tools(body: dict[str, Any]) -> list[str]:
+    """The tools an upstream request lets the model call: none when OpenAI's `tool_choice`
+    is "none"; Converse has no such choice, so there the tools must not be sent."""
+    if "toolConfig" in body:  # Converse
+        return [t["toolSpec"]["name"] for t in body["toolConfig"].get("tools", [])]
+    if body.get("tool_choice") == "none":
+        return []
+    return [t["function"]["name"] for t in body.get("tools") or []]
+
+
+def schema_sent(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema an upstream request asks the answer to follow, however it is sent:
+    OpenAI's `response_format`, Converse's `outputConfig.textFormat`, or a tool that
+    Converse's `toolChoice` forces."""
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        schema: dict[str, Any] = response_format["json_schema"]["schema"]
+        return schema
+    text_format = (body.get("outputConfig") or {}).get("textFormat") or {}
+    if text_format.get("type") == "json_schema":
+        return dict(json.loads(text_format["structure"]["jsonSchema"]["schema"]))
+    tool_config = body.get("toolConfig") or {}
+    forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
+    for tool in tool_config.get("tools", []):
+        if forced and tool["toolSpec"]["name"] == forced:
+            return dict(tool["toolSpec"]["inputSchema"]["json"])
+    return None
 
 
 async def _seed(session: AsyncSession, sim: SimServer) -> str:

@@ -15,6 +15,8 @@ from tests.clients.conftest import (
     WEATHER_PROMPT,
     WEATHER_TOOL,
     Gateway,
+    offered_tools,
+    schema_sent,
 )
 
 
@@ -53,13 +55,14 @@ def test_stream_with_usage(client: openai.OpenAI, model: str) -> None:
     assert last.usage.prompt_tokens > 0 and last.usage.completion_tokens > 0
 
 
-def test_tool_round_trip(client: openai.OpenAI, model: str) -> None:
+def test_tool_round_trip(gateway: Gateway, client: openai.OpenAI, model: str, route: str) -> None:
     messages: list[dict[str, object]] = [{"role": "user", "content": WEATHER_PROMPT}]
     first = client.chat.completions.create(
         model=model,
         messages=messages,  # type: ignore[arg-type]
         tools=[WEATHER_TOOL],  # type: ignore[list-item]
     )
+    assert offered_tools(gateway.upstream_request(route)) == ["get_weather"]
     assert first.choices[0].finish_reason == "tool_calls"
     call = (first.choices[0].message.tool_calls or [])[0]
     assert call.type == "function" and call.function.name == "get_weather"
@@ -79,17 +82,24 @@ def test_tool_round_trip(client: openai.OpenAI, model: str) -> None:
     assert "21" in (final.choices[0].message.content or "")
 
 
-def test_structured_output_parse(client: openai.OpenAI, model: str) -> None:
-    """`parse(response_format=PydanticModel)`: a strict json_schema in, a parsed object out."""
+def test_structured_output_parse(
+    gateway: Gateway, client: openai.OpenAI, model: str, route: str
+) -> None:
+    """`parse(response_format=PydanticModel)`: a strict json_schema in, a parsed object out;
+    the upstream was asked for that schema."""
     completion = client.chat.completions.parse(
         model=model, messages=[{"role": "user", "content": PERSON_PROMPT}], response_format=Person
     )
     message = completion.choices[0].message
     assert isinstance(message.parsed, Person), message.content
     assert message.parsed.name and isinstance(message.parsed.age, int)
+    schema = schema_sent(gateway.upstream_request(route))
+    assert schema is not None and set(schema["properties"]) == {"name", "age"}, schema
 
 
-def test_tool_choice_none_calls_no_tool(client: openai.OpenAI, model: str) -> None:
+def test_tool_choice_none_calls_no_tool(
+    gateway: Gateway, client: openai.OpenAI, model: str, route: str
+) -> None:
     completion = client.chat.completions.create(
         model=model,
         messages=[{"role": "user", "content": WEATHER_PROMPT}],
@@ -100,6 +110,8 @@ def test_tool_choice_none_calls_no_tool(client: openai.OpenAI, model: str) -> No
     assert not choice.message.tool_calls, choice.message.tool_calls
     assert choice.finish_reason == "stop"
     assert choice.message.content
+    # Not the model's restraint: the upstream was given no tool it could call.
+    assert offered_tools(gateway.upstream_request(route)) == []
 
 
 def test_models_list_and_retrieve(client: openai.OpenAI, model: str) -> None:
