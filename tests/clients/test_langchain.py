@@ -11,7 +11,14 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.clients.conftest import PERSON_PROMPT, TOOL_RESULT, WEATHER_PROMPT, Gateway
+from tests.clients.conftest import (
+    PERSON_PROMPT,
+    TOOL_RESULT,
+    WEATHER_PROMPT,
+    Gateway,
+    offered_tools,
+    schema_sent,
+)
 
 # LangChain is imported by the tests that use it, not at collection (which every xdist
 # worker pays, whatever it runs).
@@ -89,20 +96,23 @@ def test_tool_round_trip(llm: ChatOpenAI) -> None:
     assert "21" in final.text
 
 
-def test_structured_output_default_method(llm: ChatOpenAI) -> None:
+def test_structured_output_default_method(llm: ChatOpenAI, gateway: Gateway, route: str) -> None:
     """`with_structured_output(PydanticModel)` by its default method (json_schema)."""
     person = llm.with_structured_output(Person).invoke(PERSON_PROMPT)
     assert isinstance(person, Person)
     assert person.name and isinstance(person.age, int)
+    schema = schema_sent(gateway.upstream_request(route))
+    assert schema is not None and set(schema["properties"]) == {"name", "age"}, schema
 
 
-def test_tool_choice_none_calls_no_tool(llm: ChatOpenAI) -> None:
+def test_tool_choice_none_calls_no_tool(llm: ChatOpenAI, gateway: Gateway, route: str) -> None:
     from langchain_core.messages import AIMessage
 
     answer = llm.bind_tools([GetWeather], tool_choice="none").invoke(WEATHER_PROMPT)
     assert isinstance(answer, AIMessage)
     assert not answer.tool_calls, answer.tool_calls
     assert answer.text
+    assert offered_tools(gateway.upstream_request(route)) == []
 
 
 def test_errors_are_the_sdks_own_types(gateway: Gateway, llm: ChatOpenAI, model: str) -> None:

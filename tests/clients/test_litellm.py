@@ -16,6 +16,8 @@ from tests.clients.conftest import (
     WEATHER_PROMPT,
     WEATHER_TOOL,
     Gateway,
+    offered_tools,
+    schema_sent,
 )
 
 
@@ -93,14 +95,16 @@ def test_tool_round_trip(call: Any) -> None:
     assert "21" in final.choices[0].message.content
 
 
-def test_structured_output_json_schema(call: Any) -> None:
+def test_structured_output_json_schema(call: Any, gateway: Gateway, route: str) -> None:
     """`response_format=PydanticModel`: litellm sends it as a strict json_schema."""
     response = call(messages=[{"role": "user", "content": PERSON_PROMPT}], response_format=Person)
     person = Person.model_validate_json(response.choices[0].message.content)
     assert person.name and isinstance(person.age, int)
+    schema = schema_sent(gateway.upstream_request(route))
+    assert schema is not None and set(schema["properties"]) == {"name", "age"}, schema
 
 
-def test_tool_choice_none_calls_no_tool(call: Any) -> None:
+def test_tool_choice_none_calls_no_tool(call: Any, gateway: Gateway, route: str) -> None:
     response = call(
         messages=[{"role": "user", "content": WEATHER_PROMPT}],
         tools=[WEATHER_TOOL],
@@ -109,6 +113,7 @@ def test_tool_choice_none_calls_no_tool(call: Any) -> None:
     choice = response.choices[0]
     assert not choice.message.tool_calls, choice.message.tool_calls
     assert choice.finish_reason == "stop" and choice.message.content
+    assert offered_tools(gateway.upstream_request(route)) == []
 
 
 def test_errors_are_litellms_own_types(call: Any, litellm: Any) -> None:
