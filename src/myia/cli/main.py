@@ -89,6 +89,12 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
         attr="app",
     ),
     LazyCommand(
+        "catalog",
+        _CLI + "catalog",
+        "Catalog: export it to a YAML file, import one (diff, dry run, prune).",
+        attr="app",
+    ),
+    LazyCommand(
         "providers",
         _CLI + "providers",
         "Providers: list them, point one at another base URL.",
