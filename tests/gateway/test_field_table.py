@@ -264,6 +264,10 @@ def _bedrock_checks() -> dict[str, Check]:
     def tools(seen: dict[str, Any], _: httpx.Response) -> None:
         assert seen["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather"
 
+    def parallel_tool_calls(seen: dict[str, Any], _: httpx.Response) -> None:
+        choice = seen["additionalModelRequestFields"]["tool_choice"]
+        assert choice == {"type": "auto", "disable_parallel_tool_use": True}
+
     def response_format(seen: dict[str, Any], response: httpx.Response) -> None:
         assert "toolConfig" in seen or "outputConfig" in seen  # structured output's business
         assert response.status_code == 200, response.text
@@ -283,6 +287,7 @@ def _bedrock_checks() -> dict[str, Check]:
         "stream_options": _usage_chunk,
         "tool_choice": tool_choice,
         "tools": tools,
+        "parallel_tool_calls": parallel_tool_calls,
         "response_format": response_format,
     }
 
@@ -350,6 +355,11 @@ async def test_every_field_on_both_kinds_of_route(
             else:
                 bedrock_checks[spec.name](seen, response)
 
+        # parallel_tool_calls false is mapped for Claude only, and not beside a forced tool.
+        nova = _post(client, _request("tiny-bedrock", "parallel_tool_calls", False))
+        _refused(nova, "parallel_tool_calls")
+        forced = {**_request(CLAUDE, "parallel_tool_calls", False), "tool_choice": "required"}
+        _refused(_post(client, forced), "parallel_tool_calls")
         # Not in the table: refused by name on both; a passed field of the wrong type too.
         for model in (PLAIN, CLAUDE):
             unknown = _post(client, _request(model, "top_k", 5))

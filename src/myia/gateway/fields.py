@@ -136,8 +136,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("n", "integer", _map("1 only (one choice per request); other values refused"),
               _map("1 only (one choice per request); other values refused"), parsed=True),
     FieldSpec("parallel_tool_calls", "boolean", _pass(),
-              _refuse("false cannot be mapped: Converse has no switch for it"), parsed=True,
-              bedrock_accepts=(True,)),
+              _map("false on Claude: additionalModelRequestFields.tool_choice "
+                   "{type: auto, disable_parallel_tool_use: true}; refused on other models and "
+                   "beside a forced tool; true: nothing to send"), parsed=True),
     FieldSpec("prediction", "object", _pass(), _refuse(_OPENAI_ONLY)),
     FieldSpec("presence_penalty", "number", _pass(), _refuse(_NO_PENALTIES)),
     FieldSpec("prompt_cache_key", "string", _pass(),

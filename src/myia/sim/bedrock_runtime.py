@@ -142,6 +142,11 @@ async def _run(
         raise BedrockError(resolution.error or "ValidationException", resolution.message)
     model = resolution.model
     _check(model, conversation, stream)
+    if conversation.anthropic_fields and model.provider != "Anthropic":
+        raise BedrockError(
+            "ValidationException",
+            f"extraneous key [{conversation.anthropic_fields[0]}] is not permitted",
+        )
     if conversation.reasoning and not model.reasoning:
         raise BedrockError(
             "ValidationException",

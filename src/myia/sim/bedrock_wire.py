@@ -198,14 +198,29 @@ def _prefix_tokens(system: list[str], messages: list[Message]) -> int:
     return Conversation(messages, system=list(system)).input_tokens()
 
 
+def _tool_choice(choice: Any, body: dict[str, Any]) -> None:
+    """Anthropic's tool_choice (for disable_parallel_tool_use), which must agree with
+    toolConfig's: a forced choice there and auto here is refused, as Claude refuses it."""
+    if choice is None:
+        return
+    parallel = choice.get("disable_parallel_tool_use") if isinstance(choice, dict) else None
+    if choice.get("type") not in ("auto", "any", "tool") or not isinstance(parallel, bool):
+        raise _invalid("tool_choice: expected {type, disable_parallel_tool_use}")
+    forced = ((body.get("toolConfig") or {}).get("toolChoice") or {}).keys() & {"any", "tool"}
+    if forced and choice["type"] == "auto":
+        raise _invalid("The model returned the following errors: conflicting tool_choice")
+
+
 def _thinking(body: dict[str, Any], conversation: Conversation) -> None:
     """Extended thinking (`additionalModelRequestFields.thinking`), checked as Anthropic's
     models on Bedrock check it; whether the model has it is the runtime's call."""
     extra = body.get("additionalModelRequestFields") or {}
-    unknown = sorted(set(extra) - {"thinking"})
+    unknown = sorted(set(extra) - {"thinking", "tool_choice"})
     if unknown:
         raise _invalid(f"The model returned the following errors: {unknown[0]}: Extra inputs "
                        "are not permitted")  # fmt: skip
+    conversation.anthropic_fields = tuple(sorted(extra))
+    _tool_choice(extra.get("tool_choice"), body)
     thinking = extra.get("thinking")
     if thinking is None:
         return

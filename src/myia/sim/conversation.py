@@ -86,6 +86,8 @@ class Conversation:
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None
     reasoning: bool = False  # reasoning asked (reasoning_effort / extended thinking)
+    # Anthropic request fields a Bedrock call carried (additionalModelRequestFields keys).
+    anthropic_fields: tuple[str, ...] = ()
     # Prompt caching: a digest of everything before the last cache point, and its tokens.
     cache_prefix: str | None = None
     cache_tokens: int = 0

@@ -37,6 +37,7 @@ CACHE_POINT = {"cachePoint": {"type": "default"}}
 # Models with extended thinking (any geography prefix or ARN around the id): Claude 3.7
 # Sonnet and the Claude 4 family (https://docs.aws.amazon.com/bedrock/latest/userguide/
 # claude-messages-extended-thinking.html).
+ANTHROPIC = re.compile(r"anthropic\.claude")
 THINKING_MODELS = re.compile(r"anthropic\.claude-(3-7-sonnet|(opus|sonnet|haiku)-4)")
 # reasoning_effort -> thinking budget in tokens (Anthropic's minimum is 1024; the budget must
 # stay below max_tokens, which is budget + ANSWER_TOKENS when the client set none).
@@ -139,6 +140,22 @@ def _thinking(request: ChatRequest, model_id: str, inference: dict[str, Any]) ->
     return {"thinking": {"type": "enabled", "budget_tokens": budget}}
 
 
+def _one_tool_call(request: ChatRequest, model_id: str) -> dict[str, Any]:
+    """additionalModelRequestFields for parallel_tool_calls false: Anthropic's own tool_choice
+    with disable_parallel_tool_use, which Converse passes to Claude (LiteLLM sends the same,
+    BerriAI/litellm#34347). Only beside an automatic choice: with a forced one Claude sees two
+    conflicting tool_choice settings (BerriAI/litellm#36536)."""
+    if request.parallel_tool_calls is not False or not request.tools:
+        return {}
+    if request.tool_choice == "none":
+        return {}  # no tools are sent: nothing to call, in parallel or not
+    if ANTHROPIC.search(model_id) is None:
+        raise _refused("parallel_tool_calls", "false is only mapped for Claude models on Bedrock")
+    if request.tool_choice not in (None, "auto"):
+        raise _refused("parallel_tool_calls", "false cannot be combined with a forced tool here")
+    return {"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}}
+
+
 def _request_metadata(metadata: dict[str, str]) -> dict[str, str]:
     for key, value in metadata.items():
         if not key or _METADATA.fullmatch(key) is None or _METADATA.fullmatch(value) is None:
@@ -173,8 +190,6 @@ def _tool_config(request: ChatRequest) -> dict[str, Any]:
 
 def build_converse_params(request: ChatRequest, model_id: str) -> dict[str, Any]:
     """Keyword arguments for `converse` / `converse_stream`; unset options are omitted."""
-    if request.parallel_tool_calls is False:
-        raise _refused("parallel_tool_calls", "Converse has no switch for parallel tool calls")
     tools_as_text = request.tool_choice == "none"
     params: dict[str, Any] = {
         "modelId": model_id,
@@ -195,7 +210,7 @@ def build_converse_params(request: ChatRequest, model_id: str) -> dict[str, Any]
     }
     if request.stop:
         inference["stopSequences"] = list(request.stop)
-    additional = _thinking(request, model_id, inference)
+    additional = {**_thinking(request, model_id, inference), **_one_tool_call(request, model_id)}
     if additional:
         params["additionalModelRequestFields"] = additional
     if inference:
