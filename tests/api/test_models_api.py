@@ -323,6 +323,8 @@ V2_OPERATIONS = {
     "/api/v2/models/{model_id}/compare-prices": {"get"},
     "/api/v2/deployments": {"get", "post"},
     "/api/v2/deployments/{deployment_id}": {"get", "put", "delete"},
+    "/api/v2/deployments/{deployment_id}/prices": {"get"},
+    "/api/v2/deployments/{deployment_id}/prices/{region}": {"put", "delete"},
     "/api/v2/providers": {"get", "post"},
     "/api/v2/providers/{provider_id}": {"get", "put"},
     "/api/v2/api-keys": {"get", "post"},

@@ -11,23 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from myia.catalog.price_history import HISTORY_PAGE, price_history, regional_prices
-from myia.catalog.schemas import PriceHistoryEntry
+from myia.catalog.price_schemas import PriceHistoryEntry, RegionalPricePublic
 from myia.db.enums import PriceSourceKind
 from myia.db.models import BaseModel as BaseModelRow
 from myia.db.models import ModelDeployment, Provider
 from myia.errors import NotFoundError
-
-
-class RegionalPriceView(BaseModel):
-    model_config = ConfigDict(frozen=True, from_attributes=True)
-
-    region: str
-    cost_per_1m_input: float
-    cost_per_1m_output: float
-    source_kind: PriceSourceKind
-    source_name: str | None
-    source_url: str | None
-    as_of: date | None
 
 
 class DeploymentPriceView(BaseModel):
@@ -45,7 +33,7 @@ class DeploymentPriceView(BaseModel):
     price_source_name: str | None
     price_source_url: str | None
     price_as_of: date | None
-    regional: list[RegionalPriceView]
+    regional: list[RegionalPricePublic]
 
 
 class ModelPrices(BaseModel):
@@ -91,7 +79,7 @@ async def model_prices(
             price_source_name=row.price_source_name,
             price_source_url=row.price_source_url,
             price_as_of=row.price_as_of,
-            regional=[RegionalPriceView.model_validate(p) for p in regional.get(row.id, [])],
+            regional=[RegionalPricePublic.model_validate(p) for p in regional.get(row.id, [])],
         )
         for row in rows
     ]

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.catalog.schemas import PriceHistoryEntry
+from myia.catalog.price_schemas import PriceHistoryEntry
 from myia.db.enums import PriceSourceKind
 from myia.db.models import DeploymentPrice, ModelDeployment, PriceHistory
 from myia.db.types import utcnow

@@ -403,29 +403,6 @@ class DeploymentsPublic(Page[DeploymentPublic]):
     pass
 
 
-class PriceHistoryEntry(BaseModel):
-    """One change of a deployment's price (`region` null: its price everywhere)."""
-
-    model_config = _PUBLIC
-
-    id: str
-    deployment_id: str
-    region: str | None
-    old_input: float | None
-    old_output: float | None
-    old_hour: float | None
-    new_input: float | None
-    new_output: float | None
-    new_hour: float | None
-    source_kind: PriceSourceKind | None
-    source_name: str | None
-    source_url: str | None
-    as_of: date | None
-    via: str = Field(description="api, admin, seed, discovery, import or cli")
-    changed_by: str | None
-    changed_at: datetime
-
-
 class BaseModelDetail(BaseModelPublic):
     deployments: list[DeploymentPublic]
 
