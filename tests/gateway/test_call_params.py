@@ -95,3 +95,38 @@ async def test_model_defaults_deployment_overrides_and_request_values(
         # And the request's own value still wins over the deployment's.
         again = client.chat.completions.create(model=MODEL, messages=PROMPT, max_tokens=1)
         assert again.choices[0].finish_reason == "length"
+
+
+def test_each_key_is_filled_only_where_the_request_left_it_unset() -> None:
+    from myia.db.enums import AuthType
+    from myia.providers.types import ChatMessage, ChatRequest
+    from myia.routing.fallback import request_for
+    from myia.routing.params import merge_params
+    from myia.routing.types import ProviderRef, Route
+
+    params = merge_params(
+        {"temperature": 0.2, "top_p": 0.5, "max_tokens": 10, "stop": "END"},
+        {"temperature": 1.5, "stop": ["STOP", "HALT"], "unknown": 1},  # an old row's extra
+    )
+    assert dict(params) == {
+        "temperature": 1.5, "top_p": 0.5, "max_tokens": 10, "stop": ["STOP", "HALT"]
+    }  # fmt: skip
+    provider = ProviderRef("p", "p", AuthType.API_KEY, None)
+    route = Route(deployment="d", deployment_row_id="r", model="m", provider=provider,
+                  region="global", price_in=None, price_out=None, certification=None,
+                  certified=True, params=params)  # fmt: skip
+    message = [ChatMessage.user("hi")]
+    bare = request_for(route, ChatRequest(model="m", messages=message))
+    assert (bare.temperature, bare.top_p, bare.max_tokens, bare.stop) == (
+        1.5, 0.5, 10, ["STOP", "HALT"]
+    )  # fmt: skip
+    own = ChatRequest(model="m", messages=message, temperature=0.0, top_p=1.0, max_tokens=99,
+                      stop=["mine"])  # fmt: skip
+    kept = request_for(route, own)
+    # 0.0 is a value of the request's own, not an absence.
+    assert (kept.temperature, kept.top_p, kept.max_tokens, kept.stop) == (0.0, 1.0, 99, ["mine"])
+    # A route without params leaves the request as it was.
+    plain = Route(deployment="d", deployment_row_id="r", model="m", provider=provider,
+                  region="global", price_in=None, price_out=None, certification=None,
+                  certified=True)  # fmt: skip
+    assert request_for(plain, ChatRequest(model="m", messages=message)).max_tokens is None

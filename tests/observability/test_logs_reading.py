@@ -155,3 +155,46 @@ async def test_pages_follow_each_other_without_gaps_or_repeats(database: Databas
             if cursor is None:
                 break
     assert sorted(seen) == sorted(r["message"] for r in rows) and len(seen) == 10
+
+
+async def _add_line(database: Database, message: str, level: str = "warning") -> None:
+    from sqlalchemy import insert
+
+    from myia.db.models import LogRecord
+    from myia.db.types import new_id, utcnow
+
+    async with database.session() as session:
+        row = {"id": new_id(), "timestamp": utcnow(), "level": level, "message": message,
+               "metadata_": {"logger_name": "myia.test"}}  # fmt: skip
+        await session.execute(insert(LogRecord), [row])
+        await session.commit()
+
+
+async def test_follow_prints_new_lines_as_they_are_stored(db_url: str, database: Database) -> None:
+    import os
+
+    from tests.sim_support import myia_command
+
+    await _add_line(database, "before the follow")
+    env = {**os.environ, "DATABASE_URL": db_url, "MYIA_MODE": "test"}
+    command = [*myia_command(), "logs", "--follow", "--poll", "0.2", "--json", "--level", "warning"]
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        stdout = process.stdout
+
+        async def next_message() -> str:
+            line = await asyncio.wait_for(stdout.readline(), 60)
+            assert line, "myia logs --follow ended"
+            return str(json.loads(line)["message"])
+
+        seen = [await next_message()]
+        await _add_line(database, "below the level", level="info")
+        await _add_line(database, "while following")
+        seen.append(await next_message())
+        assert seen == ["before the follow", "while following"]
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
