@@ -72,6 +72,10 @@ class DeploymentEntry(DeploymentBase, StrictInput):
     """A deployment: the API's fields, with the provider and base model by natural key."""
 
     provider: str = Field(pattern=SLUG_PATTERN, description="The provider's slug")
+    # Optional here so an entry can update a stored deployment partly; a new deployment must
+    # still state both, null for unknown, as the API's create does (checked by the planner).
+    cost_per_1m_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cost_per_1m_output: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     base_model: str = Field(min_length=1, max_length=200, description="The base model's name")
     custom_params: CallParams | None = None
     regional_prices: list[RegionalPriceEntry] | None = Field(

@@ -18,8 +18,9 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from myia.catalog.transfer import EntryChange, ImportReport, import_catalog
+from myia.catalog.transfer import ImportReport, import_catalog
 from myia.catalog.transfer_export import ExportResult, export_catalog
+from myia.catalog.transfer_plan import EntryChange
 from myia.catalog.transfer_schema import MAX_FILE_BYTES, SECTIONS, CatalogFileError
 from myia.cli.confirm import DRY_RUN_HELP, YES_HELP, confirm_or_exit
 from myia.cli.console import err_console, fail
