@@ -4,6 +4,7 @@ reading on the admin health page and in the metrics report, and its pruning (iss
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -135,3 +136,28 @@ async def test_the_server_writes_rollups_and_the_health_page_shows_them(
             page = await client.get("/admin/health")
     assert page.status_code == 200
     assert "Last metrics rollup" in page.text and "No rollup yet" not in page.text
+
+
+async def test_myia_health_shows_the_last_rollup(
+    db_url: str, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from myia.cli.main import app as cli
+    from myia.config import reset_settings_cache
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    reset_settings_cache()
+    runner = CliRunner()
+    before = await asyncio.to_thread(runner.invoke, cli, ["health"])
+    assert before.exit_code == 0, before.output
+    assert "metrics rollup: none yet" in before.stdout
+
+    await write_rollup(session=session, interval_s=60, now=NOW)
+    shown = await asyncio.to_thread(runner.invoke, cli, ["health", "--json"])
+    assert shown.exit_code == 0, shown.output
+    rollup = json.loads(shown.stdout)["metrics_rollup"]
+    assert rollup["requests"] == 0 and rollup["at"].startswith("2026-03-01 12:00:00")
+    plain = await asyncio.to_thread(runner.invoke, cli, ["health"])
+    assert "metrics rollup of 2026-03-01 12:00:00 UTC: 0 provider call(s)" in plain.stdout
+    reset_settings_cache()
