@@ -21,6 +21,7 @@ from myia.db.enums import PriceSourceKind
 from myia.db.models import DeploymentPrice, ModelDeployment, PriceHistory
 from myia.db.types import utcnow
 from myia.errors import InvalidInputError
+from myia.telemetry.cost import price_in_region
 
 # How many history rows one page shows; the table keeps them all.
 HISTORY_PAGE = 50
@@ -215,3 +216,18 @@ async def regional_prices(
     for row in rows:
         found.setdefault(row.deployment_id, []).append(row)
     return found
+
+
+async def deployment_price_in_region(
+    *, session: AsyncSession, deployment: ModelDeployment, region: str | None
+) -> tuple[float | None, float | None]:
+    """What a call to `deployment` made from `region` costs per 1M tokens (one query)."""
+    if region is None:
+        return deployment.cost_per_1m_input, deployment.cost_per_1m_output
+    found = await regional_prices(session=session, deployment_ids=[deployment.id])
+    regional = {
+        p.region: (p.cost_per_1m_input, p.cost_per_1m_output) for p in found.get(deployment.id, [])
+    }
+    return price_in_region(
+        deployment.cost_per_1m_input, deployment.cost_per_1m_output, regional, region
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
+from myia.catalog.price_history import deployment_price_in_region
 from myia.certification.probe import Probe, ThrottledOut, TransientOut
 from myia.certification.records import claimed_capabilities, save_outcome
 from myia.certification.regions import GLOBAL_REGION
@@ -173,13 +174,17 @@ class Executor:
             secret=self.settings.encryption_secret,
             timeout_s=timeout_s,
         )
+        # The calls are made from `region`: priced at its own price there, if any (issue 27).
+        price_in, price_out = await deployment_price_in_region(
+            session=session, deployment=deployment, region=region
+        )
         # End the read transaction before the long provider calls: on SQLite a transaction
         # kept open across other workers' commits could not write its result afterwards.
         await session.commit()
         # The suite's provider calls are logged as certification calls of this deployment.
         bind_call_scope(operation="certification", deployment_id=deployment.id,
-                        user_id=job.created_by, price_in_per_1m=deployment.cost_per_1m_input,
-                        price_out_per_1m=deployment.cost_per_1m_output)  # fmt: skip
+                        user_id=job.created_by, price_in_per_1m=price_in,
+                        price_out_per_1m=price_out)  # fmt: skip
         adapter = self._adapter(connection)
         async with asyncio.timeout(timeout_s) as deadline:
             probe = Probe(
