@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.cli.console import console
-from myia.db.models import ModelDeployment
+from myia.db.models import ModelDeployment, PriceHistory
 from tests.cli.conftest import Invoke, flat
 from tests.factories import make_base_model, make_provider, run_on
 from tests.maintenance.databases import seed
@@ -79,3 +80,50 @@ def test_bad_options_are_refused_by_name(
     result = invoke("prices", "check", *args)
     assert result.exit_code == 2
     assert option in flat(result.output)
+
+
+def _gpt4_turbo(db_url: str) -> tuple[float | None, list[str]]:
+    async def read(session: AsyncSession) -> tuple[float | None, list[str]]:
+        row = await session.scalar(
+            select(ModelDeployment).where(ModelDeployment.deployment_id == "gpt-4-turbo")
+        )
+        assert row is not None
+        vias = await session.scalars(
+            select(PriceHistory.via)
+            .where(PriceHistory.deployment_id == row.id)
+            .order_by(PriceHistory.changed_at)
+        )
+        return row.cost_per_1m_input, list(vias)
+
+    result: tuple[float | None, list[str]] = run_on(db_url, read)
+    return result
+
+
+def test_update_re_prices_what_differs_from_the_bundled_table(seeded: str, invoke: Invoke) -> None:
+    async def drift(session: AsyncSession) -> None:
+        row = await session.scalar(
+            select(ModelDeployment).where(ModelDeployment.deployment_id == "gpt-4-turbo")
+        )
+        assert row is not None
+        row.cost_per_1m_input = 12.0  # not through the service: as an old install left it
+        await session.commit()
+
+    run_on(seeded, drift)
+    check = invoke("prices", "check", "--max-age-days", "3650")
+    assert check.exit_code == 1 and "differ from the bundled table: 1" in flat(check.output)
+
+    preview = invoke("prices", "update", "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    assert "1 deployments would take" in flat(preview.output) and "gpt-4-turbo" in preview.output
+    assert _gpt4_turbo(seeded) == (12.0, ["seed"])
+
+    refused = invoke("prices", "update")  # no terminal to confirm on
+    assert refused.exit_code == 1 and "--yes" in flat(refused.output)
+    assert _gpt4_turbo(seeded) == (12.0, ["seed"])
+
+    done = invoke("prices", "update", "--yes")
+    assert done.exit_code == 0, done.output
+    assert _gpt4_turbo(seeded) == (10.0, ["seed", "cli"])
+    assert invoke("prices", "check", "--max-age-days", "3650").exit_code == 0
+    again = invoke("prices", "update", "--yes")
+    assert again.exit_code == 0 and "Nothing to update" in flat(again.output)

@@ -85,7 +85,7 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "prices",
         _CLI + "prices",
-        "Prices: check them (unpriced, stale, different from the bundled table).",
+        "Prices: check them (unpriced, stale, different from the bundled table), update them.",
         attr="app",
     ),
     LazyCommand(

@@ -3,7 +3,8 @@
 `myia prices check` lists deployments without a price, prices older than a limit and prices
 that differ from the bundled table, and exits 1 when it finds any (cron-friendly: silence
 and exit 0 mean nothing to do). The admin catalog page shows the same report
-(`myia.catalog.price_check`).
+(`myia.catalog.price_check`). `myia prices update` prices from the bundled table what the
+check finds unpriced (when the table knows it) or different.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from myia.catalog.bundled_prices import BundledUpdate, apply_bundled_prices
 from myia.catalog.price_check import (
     DEFAULT_LIMIT,
     DEFAULT_MAX_AGE_DAYS,
@@ -23,12 +25,14 @@ from myia.catalog.price_check import (
     PriceIssue,
     check_prices,
 )
+from myia.cli.confirm import DRY_RUN_HELP, YES_HELP, confirm_or_exit
 from myia.cli.console import console
 from myia.cli.db import run_on_database, say
+from myia.cli.models import catalog_cache
 from myia.db.engine import Database
 
 app = typer.Typer(
-    help="Prices: check them (unpriced, stale, different from the bundled table).",
+    help="Prices: check them (unpriced, stale, different from the bundled table), update them.",
     no_args_is_help=True,
 )
 
@@ -107,3 +111,57 @@ def check(
         _print(report)
     if report.needs_attention:
         raise typer.Exit(1)
+
+
+def _print_updates(updates: list[BundledUpdate], *, dry_run: bool) -> None:
+    verb = "would take" if dry_run else "took"
+    table = Table(
+        title=f"{len(updates)} deployments {verb} the bundled table's price", title_justify="left"
+    )
+    for column in ("provider", "deployment id", "$ in / out per 1M", "bundled", "as of"):
+        table.add_column(column)
+    for update in updates:
+        table.add_row(
+            escape(update.provider),
+            escape(update.deployment_id),
+            f"{_money(update.old_input)} / {_money(update.old_output)}",
+            f"{update.new_input:g} / {update.new_output:g}",
+            update.as_of.isoformat(),
+        )
+    console.print(table)
+
+
+@app.command()
+def update(
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
+) -> None:
+    """Price from the bundled table what the check finds unpriced (when the table knows it)
+    or different; an operator's entry newer than the table is kept."""
+
+    async def plan(database: Database) -> list[BundledUpdate]:
+        async with database.session() as session, catalog_cache() as cache:
+            return await apply_bundled_prices(session=session, cache=cache, dry_run=True)
+
+    planned = run_on_database(plan)
+    if not planned:
+        say("✅ Nothing to update: every priced deployment agrees with the bundled table.")
+        return
+    _print_updates(planned, dry_run=True)
+    if dry_run:
+        say("Dry run: nothing was changed.")
+        return
+    confirm_or_exit(
+        yes=yes,
+        question=f"Re-price {len(planned)} deployments from the bundled table?",
+        action="re-price deployments",
+    )
+
+    async def apply(database: Database) -> list[BundledUpdate]:
+        async with database.session() as session, catalog_cache() as cache:
+            return await apply_bundled_prices(
+                session=session, cache=cache, changed_by="myia prices update"
+            )
+
+    done = run_on_database(apply)
+    say(f"✅ {len(done)} deployments re-priced; each change is in the price history.")
