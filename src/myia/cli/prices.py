@@ -21,6 +21,7 @@ from myia.catalog.price_check import (
     DEFAULT_MAX_AGE_DAYS,
     MAX_AGE_DAYS_LIMIT,
     MAX_LIMIT,
+    Finding,
     PriceCheckReport,
     PriceIssue,
     check_prices,
@@ -36,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_TITLES = {
+_TITLES: dict[Finding, str] = {
     "unpriced": "💲 Deployments without a price",
     "stale": "⌛ Prices older than the limit (or undated)",
     "differs": "≠ Prices that differ from the bundled table",
@@ -56,7 +57,7 @@ def _source(issue: PriceIssue) -> str:
 
 def _print(report: PriceCheckReport) -> None:
     for finding, title in _TITLES.items():
-        issues = report.of(finding)  # type: ignore[arg-type]
+        issues = report.of(finding)
         if not issues:
             continue
         table = Table(title=f"{title}: {report.counts[finding]}", title_justify="left")
@@ -86,6 +87,7 @@ def _print(report: PriceCheckReport) -> None:
 def check(
     max_age_days: int = typer.Option(
         DEFAULT_MAX_AGE_DAYS,
+    Finding,
         "--max-age-days",
         min=0,
         max=MAX_AGE_DAYS_LIMIT,
