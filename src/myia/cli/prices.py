@@ -87,7 +87,6 @@ def _print(report: PriceCheckReport) -> None:
 def check(
     max_age_days: int = typer.Option(
         DEFAULT_MAX_AGE_DAYS,
-    Finding,
         "--max-age-days",
         min=0,
         max=MAX_AGE_DAYS_LIMIT,
