@@ -168,7 +168,8 @@ class Scratch:
     @classmethod
     def create(cls, root: Path, database_url: str, **extra_env: str) -> Scratch:
         for entry in REPO.iterdir():
-            if entry.name not in {"var", ".git"} and not (root / entry.name).exists():
+            # Not var/ (the scratch's own), nor a developer's .env (settings of their own).
+            if entry.name not in {"var", ".git", ".env"} and not (root / entry.name).exists():
                 (root / entry.name).symlink_to(entry)
         (root / "var").mkdir(exist_ok=True)
         env = {
