@@ -22,6 +22,7 @@ def record_for_attempt(
     user_id: str | None,
     message_id: str | None = None,
     request_id: str | None = None,
+    end_user: str | None = None,
 ) -> CallRecord:
     route = attempt.route
     cost = priced(attempt.tokens_in, attempt.tokens_out, route.price_in, route.price_out)
@@ -45,6 +46,7 @@ def record_for_attempt(
         error=error.message if error else None,
         error_category=error.category.value if error else None,
         request_id=request_id or request_id_var.get(),
+        end_user=end_user,
         fallback=attempt.fell_back,
     )
 
@@ -55,6 +57,7 @@ def attempt_recorder(
     user_id: str | None,
     message_id: str | None = None,
     request_id: str | None = None,
+    end_user: str | None = None,
     writer: CallLogWriter = CALL_LOG,
     also: Callable[[Attempt], None] | None = None,
 ) -> AttemptRecorder:
@@ -68,6 +71,7 @@ def attempt_recorder(
                 user_id=user_id,
                 message_id=message_id,
                 request_id=request_id,
+                end_user=end_user,
             )
         )
         if also is not None:

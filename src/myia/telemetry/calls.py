@@ -50,6 +50,7 @@ _WIDTHS = {
     "error_category": 50,
     "request_id": 64,
     "cost_note": 200,
+    "end_user": 256,
 }
 _MAX_ERROR = 4000
 
@@ -77,6 +78,8 @@ class CallRecord:
     error: str | None = None
     error_category: str | None = None
     request_id: str | None = None
+    # The gateway client's `user` (or `safety_identifier`): who the call was for, as it says.
+    end_user: str | None = None
     # Set by the gateway when this attempt was followed by a retry on another deployment.
     fallback: bool = False
     created_at: datetime = field(default_factory=utcnow)

@@ -75,4 +75,7 @@ class ApiCallLog(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_category: Mapped[str | None] = mapped_column(String(50))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # The gateway client's `user` / `safety_identifier` (cut to 256 characters): it may
+    # identify a person, so only admins see it.
+    end_user: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
