@@ -93,7 +93,6 @@ async def running_certification(session: AsyncSession) -> dict[str, Any] | None:
     if job is None:
         return None
     return {
-        "job_id": job.id,
         "status": job.status.value,
         "total": job.total_models or 0,
         "processed": job.processed_models or 0,

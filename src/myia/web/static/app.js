@@ -198,7 +198,12 @@
           notice.textContent = "Models are being certified: " + job.processed + " of " +
             job.total + " checked, " + job.success + " passed.";
         }
-      } else if (then !== "swap") {
+      } else if (then === "swap") {
+        // The job ended and no model passed: say so rather than show stale figures.
+        if (notice.querySelector("[data-field]")) {
+          notice.textContent = "No model is certified for chat yet.";
+        }
+      } else {
         notice.textContent = "Certification finished. ";
         const again = document.createElement("a");
         again.href = window.location.href;
