@@ -171,11 +171,8 @@ def entry_label(section: str, index: int, raw: Any) -> str:
     if key is None:
         return f"{section}[{index}]"
     shown = key if len(key) <= 80 else key[:79] + "…"
-    return (
-        f"{section}[{index}] ({shown!r})"
-        if not shown.isprintable()
-        else f"{section}[{index}] ({shown})"
-    )
+    # A key with a newline or control character would forge a line of its own.
+    return f"{section}[{index}] ({shown if shown.isprintable() else repr(shown)})"
 
 
 def _problems(error: ValidationError) -> list[str]:

@@ -10,6 +10,7 @@ listing them and asking (`--yes` without a terminal).
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import tempfile
 from pathlib import Path
@@ -39,9 +40,14 @@ _MARKS = {"create": "[green]+[/green]", "update": "[yellow]~[/yellow]", "delete"
 
 
 def _show(value: Any) -> str:
-    text = "null" if value is None else repr(value) if isinstance(value, str) else str(value)
-    if hasattr(value, "value") and isinstance(value.value, str):  # an enum member
-        text = value.value
+    if value is None:
+        text = "null"
+    elif isinstance(value, enum.Enum):
+        text = str(value.value)
+    elif isinstance(value, str):
+        text = repr(value)
+    else:
+        text = str(value)
     return escape(text if len(text) <= 80 else text[:79] + "…")
 
 
@@ -60,11 +66,17 @@ def _write_atomically(path: Path, text: str) -> None:
 
 @app.command("export")
 def export_command(
+    file: Path | None = typer.Argument(
+        None, help="Write to this file (default: standard output); the same as -o."
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write to this file (default: standard output)."
     ),
 ) -> None:
     """Write the catalog to a YAML file: providers, models, deployments, prices, sources."""
+    if file is not None and output is not None and file != output:
+        raise fail("give the file once: as an argument or with -o, not both")
+    output = output or file
 
     async def action(database: Database) -> ExportResult:
         async with database.read_session() as session:
@@ -127,10 +139,11 @@ def _print_summary(report: ImportReport, *, prune: bool) -> None:
         if report.kept[section]:
             parts.append(f"{report.kept[section]} not in the file (kept)")
         say(f"{section}: {', '.join(parts)}")
+    changes = f"{report.changes} change" + ("" if report.changes == 1 else "s")
     if report.dry_run:
-        say(f"Dry run: {report.changes} changes; nothing was written.")
+        say(f"Dry run: {changes}; nothing was written.")
     elif report.changes:
-        say(f"[green]✅[/green] {report.changes} changes written.")
+        say(f"[green]✅[/green] {changes} written.")
     else:
         say("0 changes: the catalog already matches the file.")
 
