@@ -149,6 +149,8 @@ async def visitors(app: FastAPI, session: AsyncSession) -> AsyncIterator[dict[st
             "tokens": tokens,
             "params": {
                 "deployment_row_id": deployment.id,
+                "model_id": deployment.base_model_id,
+                "provider_id": deployment.provider_id,
                 "region": "us-east-1",
                 "job_id": job_id,
             },
