@@ -7,6 +7,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.catalog.price_history import ChangeVia, Price, PriceSource, record_price_change
+from myia.db.enums import PriceSourceKind
 from myia.db.models import BaseModel, ModelDeployment, PriceHistory, Provider
 
 MODEL = "GPT-4 Turbo"  # seeded on openai from pricing.yaml
@@ -108,3 +110,25 @@ async def test_the_price_page_of_an_unknown_model_is_a_404(
     page = await user_client.get("/models/no-such-model/prices")
     assert page.status_code == 404
     assert "Model not found" in page.text
+
+
+async def test_the_comparison_prices_calls_from_the_region_filtered_on(
+    user_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    deployment = await _gpt4(session)
+    model_id = deployment.base_model_id
+    await record_price_change(
+        session=session,
+        deployment=deployment,
+        price=Price(12.5, 30.0),
+        source=PriceSource(PriceSourceKind.OPERATOR, "EU rate"),
+        via=ChangeVia.CLI,
+        region="eu",
+    )
+    await session.commit()
+    mix = {"model": model_id, "input_tokens": "1000000", "output_tokens": "0"}
+    everywhere = await user_client.get("/models", params=mix)
+    assert "$10" in everywhere.text and "$12.5" not in everywhere.text
+    from_eu = await user_client.get("/models", params={**mix, "region": "eu-west-1"})
+    assert "called from <strong>eu-west-1</strong>" in from_eu.text
+    assert "$12.5" in from_eu.text

@@ -80,8 +80,9 @@ async def models_page(
     tokens_in, tokens_out = _tokens(input_tokens, 1000), _tokens(output_tokens, 1000)
     if model:
         try:
+            # Priced as calls from the region filtered on, where it has its own price.
             query = PriceQuery.model_validate(
-                {"input_tokens": tokens_in, "output_tokens": tokens_out}
+                {"input_tokens": tokens_in, "output_tokens": tokens_out, "region": region or None}
             )
         except ValidationError as exc:
             for error in exc.errors():
