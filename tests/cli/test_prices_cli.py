@@ -106,15 +106,23 @@ def test_update_re_prices_what_differs_from_the_bundled_table(seeded: str, invok
         )
         assert row is not None
         row.cost_per_1m_input = 12.0  # not through the service: as an old install left it
+        legacy = await session.scalar(
+            select(ModelDeployment).where(ModelDeployment.deployment_id == "gpt-3.5-turbo")
+        )
+        assert legacy is not None
+        legacy.price_source_kind = legacy.price_as_of = None  # a price from before 0010
+        legacy.price_source_name = legacy.price_source_url = None
         await session.commit()
 
     run_on(seeded, drift)
     check = invoke("prices", "check", "--max-age-days", "3650")
     assert check.exit_code == 1 and "differ from the bundled table: 1" in flat(check.output)
+    assert "the price has no as-of date" in flat(check.output)  # gpt-3.5-turbo
 
     preview = invoke("prices", "update", "--dry-run")
     assert preview.exit_code == 0, preview.output
-    assert "1 deployments would take" in flat(preview.output) and "gpt-4-turbo" in preview.output
+    assert "2 deployments would take" in flat(preview.output)
+    assert "gpt-4-turbo" in preview.output and "gpt-3.5-turbo" in preview.output
     assert _gpt4_turbo(seeded) == (12.0, ["seed"])
 
     refused = invoke("prices", "update")  # no terminal to confirm on

@@ -86,17 +86,26 @@ async def apply_bundled_prices(
     changed_by: str | None = None,
 ) -> list[BundledUpdate]:
     """Price from the bundled table every active deployment the price check reports as
-    unpriced (when the table knows it) or as different from the table; an operator's entry
-    newer than the table is left alone (the check does not report it). Each change goes
-    through `record_price_change` and leaves its history row."""
+    unpriced (when the table knows it) or as different from the table, and give the table's
+    citation to a price written before prices had a source; an operator's entry newer than
+    the table is left alone (the check does not report it). Each change goes through
+    `record_price_change` and leaves its history row."""
     pricing = pricing or default_pricing()
     report = await check_prices(session=session, limit=MAX_LIMIT, pricing=pricing)
     wanted = [
         issue
         for issue in report.issues
         if issue.finding == "differs"
-        or (issue.finding == "unpriced" and pricing.entry_for(issue.provider, issue.deployment_id))
+        or (
+            issue.finding in ("unpriced", "stale")
+            # stale: only a price written before prices had a source (migration 0010), which
+            # takes the table's citation.
+            and (issue.finding == "unpriced" or issue.price_source_kind is None)
+            and pricing.entry_for(issue.provider, issue.deployment_id) is not None
+        )
     ]
+    # A deployment can be both stale and different: one update each.
+    wanted = list({issue.deployment_row_id: issue for issue in wanted}.values())
     rows = {
         row.id: row
         for row in await session.scalars(
