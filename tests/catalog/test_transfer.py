@@ -8,7 +8,7 @@ import textwrap
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.catalog.cache import DEPLOYMENTS, CatalogCache
@@ -260,3 +260,36 @@ async def test_a_write_invalidates_the_catalog_cache(session: AsyncSession) -> N
     assert await cache.get_or_load(DEPLOYMENTS, "count", load) == 0 and len(loads) == 1
     await import_catalog(session=session, cache=cache, text=text)
     assert await cache.get_or_load(DEPLOYMENTS, "count", load) == 1 and len(loads) == 2
+
+
+async def test_values_yaml_would_misread_survive_the_round_trip(session: AsyncSession) -> None:
+    """Ids YAML reads as null, booleans, numbers or dates, text with YAML's own punctuation,
+    and floats with no short decimal form come back exactly."""
+    await add_rich_catalog(session)
+    provider = await session.scalar(select(Provider).where(Provider.slug == "acme-sim"))
+    model = await session.scalar(select(BaseModel).where(BaseModel.name == "Anvil Pro"))
+    assert provider is not None and model is not None
+    tricky = ["null", "yes", "1.0", "2026-12-04", "~", "- item", "#not a comment", " lead"]
+    for n, deployment_id in enumerate(tricky):
+        session.add(
+            ModelDeployment(
+                base_model_id=model.id,
+                provider_id=provider.id,
+                deployment_id=deployment_id,
+                cost_per_1m_input=0.1 + 0.2,
+                cost_per_1m_output=1e-07 * (n + 1),
+                price_source_kind=PriceSourceKind.OPERATOR,
+                price_source_name="a: b # c 'd' \"e\"",
+            )
+        )
+    await session.commit()
+    first = (await export_catalog(session=session)).text
+    for table in (ModelDeployment, BaseModel, Provider):
+        await session.execute(delete(table))
+    await session.commit()
+    report = await _import(session, first)
+    assert report.count("deployments", "create") == 4 + len(tricky)
+    assert (await export_catalog(session=session)).text == first
+    stored = set(await session.scalars(select(ModelDeployment.deployment_id)))
+    assert set(tricky) <= stored
+    assert (await _import(session, first)).changes == 0
