@@ -127,8 +127,12 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+# Static, so that the same catalog still gives the same bytes.
+FILE_HEADER = "# MyIA catalog file: `myia catalog import` reads it; the format is docs/catalog.md\n"
+
+
 def dump_yaml(document: dict[str, Any]) -> str:
-    return yaml.dump(
+    return FILE_HEADER + yaml.dump(
         document,
         Dumper=_Dumper,
         sort_keys=False,
