@@ -14,10 +14,11 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.certification.selection import JobSelection, resolve_selection
+from myia.certification.spend import unpriced_pairs
 from myia.db.enums import CertificationJobType, JobItemStatus, JobStatus
-from myia.db.models import CertificationJob, CertificationJobItem
+from myia.db.models import CertificationJob, CertificationJobItem, ModelDeployment
 from myia.db.types import utcnow
-from myia.errors import ConflictError, NotFoundError
+from myia.errors import ConflictError, InvalidInputError, NotFoundError
 
 ACTIVE_JOB = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING)
 FINISHED_ITEM = (JobItemStatus.COMPLETED, JobItemStatus.FAILED, JobItemStatus.CANCELLED)
@@ -43,6 +44,7 @@ async def create_job(
         session=session, selection=selection, default_regions=default_regions
     )
     deployments, pairs = selected.deployments, selected.pairs
+    await _refuse_unpriced_under_cap(session, selection, pairs)
     # Pairs asked for but not offered: the job says which and why; they are not items.
     skipped = [
         {"deployment_id": s.deployment.deployment_id, "region": s.region, "reason": s.reason}
@@ -60,6 +62,7 @@ async def create_job(
             **({"skipped": skipped} if skipped else {}),
         },
         created_by=created_by,
+        max_cost_usd=selection.max_cost,
     )
     session.add(job)
     await session.flush()
@@ -67,6 +70,25 @@ async def create_job(
     session.add_all(items)
     await session.commit()
     return job, [item.id for item in items]
+
+
+async def _refuse_unpriced_under_cap(
+    session: AsyncSession, selection: JobSelection, pairs: list[tuple[ModelDeployment, str]]
+) -> None:
+    """A cap cannot bound what an unpriced deployment costs: refused by name, unless the
+    caller accepts it (`allow_unpriced`); never counted as free."""
+    if selection.max_cost is None or selection.allow_unpriced:
+        return
+    missing = await unpriced_pairs(session, pairs)
+    if missing:
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        shown = ", ".join(missing[:10]) + more
+        raise InvalidInputError(
+            "max_cost",
+            f"{len(missing)} item(s) have no known price, so the cap cannot bound them: "
+            f"{shown}; set their price (myia prices) or allow them with allow_unpriced "
+            "(--allow-unpriced)",
+        )
 
 
 async def get_job(*, session: AsyncSession, job_id: str) -> CertificationJob:

@@ -33,6 +33,7 @@ from myia.providers.types import (
     TextDelta,
     ToolCall,
     ToolCallEvent,
+    Usage,
 )
 
 T = TypeVar("T")
@@ -96,6 +97,30 @@ class CallTiming:
 
 
 @dataclass
+class Meter:
+    """Tokens the provider reported for an item's calls, kept by whoever runs the item so
+    that what a run spent is known however it ends (myia.certification.spend)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+    # What a committed settlement already charged: a second settlement charges only the rest.
+    settled_in: int = 0
+    settled_out: int = 0
+
+    def add(self, usage: Usage) -> None:
+        self.tokens_in += usage.input_tokens
+        self.tokens_out += usage.output_tokens
+        self.calls += 1
+
+    def pending(self) -> tuple[int, int]:
+        return self.tokens_in - self.settled_in, self.tokens_out - self.settled_out
+
+    def mark(self) -> None:
+        self.settled_in, self.settled_out = self.tokens_in, self.tokens_out
+
+
+@dataclass
 class StreamResult:
     text: str
     deltas: int
@@ -126,6 +151,7 @@ class Probe:
     transient: int = 0
     calls: list[CallTiming] = field(default_factory=list)
     jitter: random.Random = field(default_factory=random.Random)
+    meter: Meter = field(default_factory=Meter)
 
     def _extend(self, seconds: float) -> None:
         when = self.deadline.when() if self.deadline is not None else None
@@ -181,6 +207,7 @@ class Probe:
         async def once() -> tuple[ChatResponse, CallTiming]:
             sent = time.perf_counter()
             response = await self.adapter.chat(request)
+            self.meter.add(response.usage)
             return response, CallTiming(round((time.perf_counter() - sent) * 1000, 1))
 
         return await self._call(once)
@@ -204,6 +231,8 @@ class Probe:
                 elif isinstance(event, StreamEnd):
                     end = event
             done = time.perf_counter()
+            if end is not None:
+                self.meter.add(end.usage)
             if end is None:
                 raise ProviderError(
                     ErrorCategory.MODEL_ERROR,

@@ -29,6 +29,7 @@ from myia.certification.schemas import (
     UncertifiedPublic,
 )
 from myia.certification.selection import JobSelection, resolve_items
+from myia.certification.spend import BUDGET, UNPRICED, job_spend
 from myia.db.enums import JobItemStatus, JobStatus, UserRole
 from myia.db.models import (
     BaseModel,
@@ -306,6 +307,10 @@ def _item_public(
         transient_errors=cert.transient_errors if cert else None,
         tool_schema_accuracy=cert.tool_schema_accuracy if cert else None,
         tool_trigger_f1=cert.tool_trigger_f1 if cert else None,
+        cost_usd=item.cost_usd,
+        cost_reason=item.cost_reason,
+        tokens_in=item.tokens_in or 0,
+        tokens_out=item.tokens_out or 0,
     )
 
 
@@ -328,9 +333,15 @@ async def job_detail(*, session: AsyncSession, job_id: str, concurrency: int) ->
     summary = Counter(i.status.value for i in items)
     return JobDetail(
         **JobPublic.model_validate(job).model_dump(),
-        progress=JobProgress(**job_progress(job, average, concurrency)),
+        progress=JobProgress(**job_progress(job, average, concurrency), **job_spend(job)),
         items_summary={status.value: summary.get(status.value, 0) for status in JobItemStatus},
         items=items,
+        uncertified_for_budget=[
+            f"{i.deployment_id}@{i.region}" for i in items if i.outcome == BUDGET
+        ],
+        unpriced_items=[
+            f"{i.deployment_id}@{i.region}" for i in items if i.cost_reason == UNPRICED
+        ],
     )
 
 

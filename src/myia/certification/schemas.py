@@ -34,6 +34,15 @@ class JobProgress(BaseModel):
     eta_seconds: float | None = Field(
         default=None, description="Remaining items × average item time ÷ concurrency"
     )
+    spent_usd: float | None = Field(
+        default=None, description="What the job's priced items have cost so far (USD)"
+    )
+    reserved_usd: float | None = Field(
+        default=None,
+        description="Estimated maximum of the items running now, held against "
+        "the cap until each settles to its actual cost",
+    )
+    max_cost_usd: float | None = Field(default=None, description="The job's cap; null: none")
 
 
 class JobPublic(BaseModel):
@@ -57,6 +66,17 @@ class JobPublic(BaseModel):
     updated_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    max_cost_usd: float | None = Field(
+        default=None, description="Cost cap (USD) set at creation (`max_cost`); null: none"
+    )
+    spent_usd: float = Field(
+        default=0.0,
+        description="What the job's provider calls cost, priced items only (unpriced items "
+        "are counted in `unpriced_items` of a job's detail, never as free)",
+    )
+    reserved_usd: float = Field(
+        default=0.0, description="Estimated maximum of the items running now (see spent_usd)"
+    )
 
     @computed_field(description="Items: one per (deployment, region)")  # type: ignore[prop-decorator]
     @property
@@ -106,12 +126,30 @@ class JobItemPublic(BaseModel):
     transient_errors: int | None = None
     tool_schema_accuracy: float | None = None
     tool_trigger_f1: float | None = None
+    cost_usd: float | None = Field(
+        default=None,
+        description="What this item's provider calls cost, every attempt (USD); null when the "
+        "deployment is unpriced (`cost_reason`)",
+    )
+    cost_reason: str | None = Field(default=None, description="Why `cost_usd` is null")
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 class JobDetail(JobPublic):
     progress: JobProgress
     items_summary: dict[str, int] = Field(description="Items per status")
     items: list[JobItemPublic]
+    uncertified_for_budget: list[str] = Field(
+        default_factory=list,
+        description="`deployment_id@region` of the items cancelled because they would not fit "
+        "under the job's cost cap (outcome `budget`)",
+    )
+    unpriced_items: list[str] = Field(
+        default_factory=list,
+        description="`deployment_id@region` of the items run with no known price: their cost "
+        "is unknown, not 0",
+    )
 
 
 class CleanRequest(StrictInput):

@@ -33,6 +33,10 @@ from myia.validation import StrictInput
 Recertify = Literal["expired", "older_than", "uncertified"]
 
 
+# The largest cap a job may be given (USD): a typo of a few zeros is refused, not spent.
+MAX_COST_USD = 100_000.0
+
+
 class JobSelection(StrictInput):
     """What to certify. `models` accepts base model ids or names, deployment row ids, or
     provider deployment ids (e.g. `anthropic.claude-3-5-haiku-20241022-v1:0`)."""
@@ -51,6 +55,19 @@ class JobSelection(StrictInput):
         default=False,
         description="Also certify in requested regions where the deployment is not known to "
         "be offered (by default those are skipped, with the reason in the report)",
+    )
+    max_cost: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_COST_USD,
+        examples=[0.5],
+        description="Stop before spending more (USD): an item whose estimated maximum no "
+        "longer fits under the cap is not started and is cancelled with the outcome `budget`",
+    )
+    allow_unpriced: StrictBool = Field(
+        default=False,
+        description="With `max_cost`: run deployments with no known price too (their cost is "
+        "unknown, so the cap cannot bound them); without it such a job is refused",
     )
 
     # Field validators rather than one model validator: the API's 422 then names the field.

@@ -29,6 +29,7 @@ STRUCTURED_OUTPUT = "structured_output"
 MIN_ADHERENCE = 0.90
 DEFAULT_CASES = 6
 DEEP_CASES = 18
+SCHEMA_MAX_OUT = 300  # output tokens allowed per schema case
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ async def run_schema_battery(probe: Probe, rng: random.Random, *, size: int) -> 
                 messages=[ChatMessage.user(case.prompt)],
                 json_schema=case.schema,
                 schema_name=case.name,
-                max_tokens=300,
+                max_tokens=SCHEMA_MAX_OUT,
             )
         except ProviderError as exc:
             if exc.category is not ErrorCategory.VALIDATION:

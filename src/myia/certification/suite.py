@@ -21,10 +21,11 @@ from myia.certification.probe import Probe
 from myia.certification.structured import (
     DEEP_CASES,
     DEFAULT_CASES,
+    SCHEMA_MAX_OUT,
     STRUCTURED_OUTPUT,
     run_schema_battery,
 )
-from myia.certification.toolcalls import DEEP_PROMPTS, DEFAULT_PROMPTS, run_battery
+from myia.certification.toolcalls import DEEP_PROMPTS, DEFAULT_PROMPTS, TOOL_MAX_OUT, run_battery
 from myia.db.enums import AuthType
 from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.types import (
@@ -74,6 +75,10 @@ class CertTest:
     # False: measured for routing only. Structured output is no catalog claim, so a model
     # without it is not a mismatch; it is only never sent a request that asks for a schema.
     scored: bool = True
+    # The most one sample can spend: `calls` provider calls, each at most `max_out` output
+    # tokens (what `myia.certification.spend` budgets an item at before it starts).
+    calls: int = 1
+    max_out: int = 50
 
 
 def _contains(text: str, expected: str) -> Check:
@@ -231,8 +236,11 @@ async def json_output(probe: Probe, rng: random.Random) -> Check:
     return Check(not errors, f"{mode}: keys {shown}" + (f"; {errors[0]}" if errors else ""))
 
 
+MAX_TOKENS_LIMIT = 20
+
+
 async def max_tokens(probe: Probe, rng: random.Random) -> Check:
-    limit = rng.randint(10, 20)
+    limit = rng.randint(10, MAX_TOKENS_LIMIT)
     response = await probe.chat(
         messages=[ChatMessage.user(f"Write a long story about a {rng.choice(WORDS)}.")],
         max_tokens=limit,
@@ -252,17 +260,35 @@ def build_suite(*, deep: bool = False) -> tuple[CertTest, ...]:
         CertTest("basic_completion", None, "arithmetic with a checkable answer", basic_completion),
         CertTest("system_prompt", None, "follows a system instruction", system_prompt),
         CertTest("multi_turn", None, "remembers an earlier turn", multi_turn),
-        CertTest("max_tokens", None, "stops at max tokens with stop reason length", max_tokens),
-        CertTest("streaming", STREAMING, "chunks arrive; time to first token", streaming),
+        CertTest(
+            "max_tokens",
+            None,
+            "stops at max tokens with stop reason length",
+            max_tokens,
+            max_out=MAX_TOKENS_LIMIT,
+        ),
+        CertTest(
+            "streaming", STREAMING, "chunks arrive; time to first token", streaming, max_out=200
+        ),
         CertTest(
             "tool_calling",
             TOOL_CALLING,
             f"{prompts} prompts: arguments valid against the schema, called only when fitting",
             tool_calling(prompts),
             samples=1,
+            calls=prompts,
+            max_out=TOOL_MAX_OUT,
         ),
-        CertTest("vision", VISION, "names the colour of a generated image", vision),
-        CertTest("json_output", JSON_OUTPUT, "answers JSON valid against a schema", json_output),
+        CertTest("vision", VISION, "names the colour of a generated image", vision, max_out=20),
+        # Structured first, then in plain words when the provider refuses the mode: 2 calls.
+        CertTest(
+            "json_output",
+            JSON_OUTPUT,
+            "answers JSON valid against a schema",
+            json_output,
+            calls=2,
+            max_out=200,
+        ),
         CertTest(
             "structured_output",
             STRUCTURED_OUTPUT,
@@ -271,6 +297,8 @@ def build_suite(*, deep: bool = False) -> tuple[CertTest, ...]:
             samples=1,
             claim=JSON_OUTPUT,
             scored=False,
+            calls=schemas,
+            max_out=SCHEMA_MAX_OUT,
         ),
     )
 

@@ -31,6 +31,7 @@ MIN_SCHEMA_ACCURACY = 0.90
 MIN_TRIGGER_F1 = 0.90
 DEFAULT_PROMPTS = 12
 DEEP_PROMPTS = 52
+TOOL_MAX_OUT = 300  # output tokens allowed per prompt
 # One in six prompts offers tools that do not fit the question.
 NO_TOOL_SHARE = 6
 
@@ -387,7 +388,7 @@ async def run_battery(probe: Probe, rng: random.Random, *, size: int) -> Battery
             messages=[ChatMessage.user(case.prompt)],
             tools=list(case.tools),
             tool_choice="auto",
-            max_tokens=300,
+            max_tokens=TOOL_MAX_OUT,
         )
         result.record(case, response.tool_calls)
     return result

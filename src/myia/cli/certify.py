@@ -20,7 +20,14 @@ from myia.certification.selection import JobSelection, NothingOfferedError, reso
 from myia.cli.console import console, fail, is_interactive
 from myia.cli.db import say
 from myia.cli.follow import EXIT_INTERRUPTED, engine_label, quiet_logging
-from myia.cli.report import RunSummary, duration, log_file_name, recertify_report, write_log
+from myia.cli.report import (
+    RunSummary,
+    duration,
+    log_file_name,
+    recertify_report,
+    spend_lines,
+    write_log,
+)
 from myia.cli.runs import (
     Plan,
     RunRequest,
@@ -40,6 +47,18 @@ from myia.errors import InvalidInputError
 from myia.maintenance.connection import mask_url
 
 DEFAULT_LOG_DIR = Path("var") / "logs"
+MAX_COST = typer.Option(
+    None,
+    "--max-cost",
+    help="Stop before spending more than this (USD): items that would not fit are cancelled "
+    "with the outcome budget, and the report lists them.",
+)
+ALLOW_UNPRICED = typer.Option(
+    False,
+    "--allow-unpriced",
+    help="With --max-cost: also run deployments with no known price (their cost cannot be "
+    "capped); without it such a selection is refused.",
+)
 
 
 def certify(
@@ -70,6 +89,8 @@ def certify(
         help="Only deployment × region pairs without any certification yet (combines with "
         "the other selections; alone: every active deployment).",
     ),
+    max_cost: float | None = MAX_COST,
+    allow_unpriced: bool = ALLOW_UNPRICED,
 ) -> None:
     """Certify models: one (--model), a vendor, a region, or all — per deployment × region."""
     models = model or []
@@ -87,6 +108,8 @@ def certify(
         deep=deep,
         probe_unlisted=probe_unlisted,
         recertify="uncertified" if uncertified else None,
+        max_cost=max_cost,
+        allow_unpriced=allow_unpriced,
     )
     say("🎯 Starting certification...")
     print_skipped(selection)
@@ -221,6 +244,8 @@ def recertify(
     deep: bool = typer.Option(
         False, "--deep", help="Long tool-call battery: 52 prompts instead of 12."
     ),
+    max_cost: float | None = MAX_COST,
+    allow_unpriced: bool = ALLOW_UNPRICED,
 ) -> None:
     """Re-certify: clean the selected certifications, run them again, report and log."""
     if expired and older_than:
@@ -234,6 +259,8 @@ def recertify(
         older_than_days=days,
         regions=split_list(regions),
         deep=deep,
+        max_cost=max_cost,
+        allow_unpriced=allow_unpriced,
     )
     settings = get_settings()
     if max_retries is not None:
@@ -317,7 +344,7 @@ def _run(
         started=started,
         finished=finished,
     )
-    for line in recertify_report(summary, log):
+    for line in [*recertify_report(summary, log), *spend_lines(result.items, result.max_cost_usd)]:
         say(line)
     if result.status is JobStatus.PAUSED:
         say(resume_hint(outcome.job_id))

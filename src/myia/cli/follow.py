@@ -30,7 +30,9 @@ from rich.progress import (
 from myia.catalog.cache import CatalogCache, build_catalog_cache
 from myia.certification import jobs, queries
 from myia.certification.schemas import JobItemPublic
+from myia.certification.spend import BUDGET
 from myia.cli.console import console
+from myia.cli.report import usd
 from myia.config import Settings
 from myia.db.engine import Database
 from myia.db.enums import JobItemStatus, JobStatus
@@ -133,6 +135,7 @@ class FollowResult:
     elapsed_s: float
     interrupted: bool = False
     stalled: bool = False
+    max_cost_usd: float | None = None
 
 
 def _progress() -> Progress | None:
@@ -206,10 +209,12 @@ async def follow_job(
             for item in fresh:
                 seen.add(item.id)
                 index += 1
-                if item.status is not JobItemStatus.CANCELLED:
+                if item.status is not JobItemStatus.CANCELLED or item.outcome == BUDGET:
                     on_item(item, index, total)
-                if progress is not None and task is not None:
-                    progress.update(task, completed=index)
+            if progress is not None and task is not None:  # items done and the spend, live
+                progress.update(
+                    task, completed=index, description=f"certifying · {spend_label(job)}"
+                )
             if interrupted or not queries.is_active(job.status):
                 break
             if now_mark != mark:
@@ -228,7 +233,15 @@ async def follow_job(
     async with database.session() as session:
         final = await jobs.get_job(session=session, job_id=job_id)
         rows = await queries.job_item_rows(session=session, job_id=job_id)
-    return FollowResult(final.status, rows, time.monotonic() - started, interrupted, stalled)
+    return FollowResult(
+        final.status, rows, time.monotonic() - started, interrupted, stalled, final.max_cost_usd
+    )
+
+
+def spend_label(job: CertificationJob) -> str:
+    """`$0.0123 spent of $0.5` (the cap when there is one)."""
+    cap = f" of {usd(job.max_cost_usd)}" if job.max_cost_usd is not None else ""
+    return f"{usd(job.spent_usd or 0.0)} spent{cap}"
 
 
 async def _poll(

@@ -21,7 +21,7 @@ from myia.certification.schemas import JobDetail, JobProgress, QueueStats
 from myia.cli.console import console, fail, is_interactive
 from myia.cli.db import say
 from myia.cli.follow import FollowResult, follow_job, queue_engine, quiet_logging
-from myia.cli.report import duration
+from myia.cli.report import cost_text, duration, usd
 from myia.cli.runs import finish_run, print_item, run_checked, run_settings
 from myia.config import get_settings
 from myia.db.engine import Database
@@ -112,8 +112,17 @@ def show_job(job_id: str) -> None:
     say(f"   Finished:  {_when(job.completed_at)}")
     summary = ", ".join(f"{k} {v}" for k, v in job.items_summary.items() if v)
     say(f"   Items:     {summary or 'none'}")
+    cap = f" of a {usd(job.max_cost_usd)} cap" if job.max_cost_usd is not None else ""
+    held = f", {usd(job.reserved_usd)} held by running items" if job.reserved_usd else ""
+    say(f"   Spent:     {usd(job.spent_usd)}{cap}{held}")
+    if job.unpriced_items:
+        say(f"   Unpriced:  {len(job.unpriced_items)} item(s), cost unknown (not counted)")
+    if job.uncertified_for_budget:
+        left = ", ".join(escape(x) for x in job.uncertified_for_budget)
+        say(f"   Left uncertified for budget: {left}")
     table = Table(title="Items", title_justify="left")
-    for column in ("deployment", "region", "status", "outcome", "badge", "rating", "tries", "time"):
+    columns = ("deployment", "region", "status", "outcome", "badge", "rating", "tries", "time")
+    for column in (*columns, "cost"):
         table.add_column(column, overflow="fold")
     for item in job.items:
         table.add_row(
@@ -125,6 +134,7 @@ def show_job(job_id: str) -> None:
             f"{item.rating:.1f}" if item.rating is not None else "—",
             str(item.attempts),
             duration(item.duration_s),
+            cost_text(item) or "—",
         )
     console.print(table)
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from myia.certification.schemas import JobItemPublic
 from myia.certification.scoring import Badge
+from myia.certification.spend import BUDGET, UNPRICED
 from myia.db.enums import JobItemStatus
 
 WIDE = "=" * 80
@@ -85,6 +86,7 @@ def _extras(item: JobItemPublic) -> str:
     parts = [tool_figures(item.tool_schema_accuracy, item.tool_trigger_f1)]
     if item.transient_errors:
         parts.append(f"{item.transient_errors} transient errors absorbed")
+    parts.append(cost_text(item))
     shown = [p for p in parts if p]
     return f" ({'; '.join(shown)})" if shown else ""
 
@@ -105,7 +107,35 @@ def item_line(item: JobItemPublic, index: int, total: int) -> str:
         )
     if item.status is JobItemStatus.FAILED:
         return f"{head} ❌ {where} ({took}) - [red]FAILED[/red] ({escape(failure_reason(item))})"
+    if item.outcome == BUDGET:
+        return f"{head} 💰 {where} - [yellow]not started: budget[/yellow]"
     return f"{head} ⏭️  {where} - {item.status.value}"
+
+
+def usd(amount: float | None) -> str:
+    return "unknown" if amount is None else f"${amount:.6f}".rstrip("0").rstrip(".")
+
+
+def cost_text(item: JobItemPublic) -> str:
+    """`$0.0012`, `cost unknown (unpriced)`, or nothing before any call."""
+    if item.cost_usd is None and item.cost_reason:
+        return f"cost unknown ({item.cost_reason})"
+    return f"{usd(item.cost_usd)}" if item.cost_usd else ""
+
+
+def spend_lines(items: list[JobItemPublic], max_cost: float | None) -> list[str]:
+    """What a run spent, under which cap, and what it left uncertified for budget."""
+    spent = sum(i.cost_usd or 0.0 for i in items)
+    cap = f" of a {usd(max_cost)} cap" if max_cost is not None else ""
+    lines = ["", "💰 Spend:", f"   Spent:     {usd(spent)}{cap}"]
+    unpriced = [i for i in items if i.cost_reason == UNPRICED]
+    if unpriced:
+        lines.append(f"   Unpriced:  {len(unpriced)} item(s), cost unknown (not counted)")
+    budget = [i for i in items if i.outcome == BUDGET]
+    if budget:
+        lines.append(f"   Left uncertified for budget: {len(budget)} item(s)")
+        lines += [f"     - {escape(i.deployment_id)} @ {i.region}" for i in budget]
+    return lines
 
 
 @dataclass

@@ -31,7 +31,7 @@ from myia.cli.follow import (
     queue_engine,
     quiet_logging,
 )
-from myia.cli.report import RunSummary, duration, item_line, summary_lines
+from myia.cli.report import RunSummary, duration, item_line, spend_lines, summary_lines
 from myia.config import Settings, get_settings
 from myia.db.engine import Database
 from myia.db.enums import CertificationJobType, JobStatus
@@ -221,7 +221,8 @@ def finish_run(result: FollowResult, job_id: str) -> None:
         JobStatus.PAUSED: "[yellow]⏸️  Job paused[/yellow]",
     }
     headline = headlines.get(result.status, f"Job {result.status.value}")
-    for line in summary_lines(summary, headline):
+    spent = spend_lines(result.items, result.max_cost_usd)
+    for line in [*summary_lines(summary, headline), *spent]:
         say(line)
     say("")
     say("💡 Next steps:")

@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from myia.catalog.cache import BASE_MODELS, DEPLOYMENTS, CatalogCache
 from myia.catalog.price_history import deployment_price_in_region
-from myia.certification.probe import Probe, ThrottledOut, TransientOut
+from myia.certification import spend
+from myia.certification.probe import Meter, Probe, ThrottledOut, TransientOut
 from myia.certification.records import claimed_capabilities, save_outcome
 from myia.certification.regions import GLOBAL_REGION
 from myia.certification.runner import SuiteOutcome, run_suite
@@ -45,6 +46,16 @@ THROTTLE_BUDGET_S = 300.0
 
 
 @dataclass
+class ItemSpend:
+    """What an item's run spends: its tokens and the price they are charged at."""
+
+    job_id: str
+    price_in: float | None
+    price_out: float | None
+    meter: Meter = field(default_factory=Meter)
+
+
+@dataclass
 class Executor:
     database: Database
     settings: Settings
@@ -64,6 +75,8 @@ class Executor:
     # every process (through Redis when set), or the gateway routes on the old one until the
     # cache expires.
     catalog_cache: CatalogCache | None = None
+    # The run in progress of each item this worker runs: settled however the run ends.
+    spends: dict[str, ItemSpend] = field(default_factory=dict)
 
     def _adapter(self, connection: ProviderConnection) -> ProviderAdapter:
         key = _connection_key(connection)
@@ -78,7 +91,7 @@ class Executor:
 
     async def run(self, item_id: str) -> str:
         """Returns what happened: skipped | retry | throttled | released | COMPLETED | FAILED
-        | discarded."""
+        | discarded | budget (cancelled: it would not fit under the job's cost cap)."""
         # Held before the claim commits: the heartbeat gives back whatever the database says
         # this worker runs that it does not hold, and a claim is not yet ours to give back.
         self.held[item_id] += 1
@@ -102,6 +115,7 @@ class Executor:
             await asyncio.shield(self._give_back(item_id, exc))
             raise
         finally:
+            self.spends.pop(item_id, None)
             self._unhold(item_id)
             self.active -= 1
             self.processed += 1
@@ -127,6 +141,7 @@ class Executor:
         not_the_model = interrupted or is_infrastructure_error(exc)
         try:
             async with self.database.session() as session:
+                await self._settle(session, item_id)
                 await items.release(
                     session,
                     item_id,
@@ -135,6 +150,7 @@ class Executor:
                     error=f"interrupted: {type(exc).__name__}",
                     refund_attempt=not_the_model,
                 )
+                self._settled(item_id)
         except Exception as err:  # the database is what failed: the next heartbeat retries
             log.warning("could not give the item back", item_id=item_id, error=type(err).__name__)
 
@@ -163,6 +179,7 @@ class Executor:
         item: CertificationJobItem,
         job: CertificationJob,
         deployment: ModelDeployment,
+        cost: ItemSpend,
     ) -> SuiteOutcome:
         region = None if item.region == GLOBAL_REGION else item.region
         timeout_s = self.settings.queue_item_timeout_s
@@ -174,17 +191,13 @@ class Executor:
             secret=self.settings.encryption_secret,
             timeout_s=timeout_s,
         )
-        # The calls are made from `region`: priced at its own price there, if any (issue 27).
-        price_in, price_out = await deployment_price_in_region(
-            session=session, deployment=deployment, region=region
-        )
         # End the read transaction before the long provider calls: on SQLite a transaction
         # kept open across other workers' commits could not write its result afterwards.
         await session.commit()
         # The suite's provider calls are logged as certification calls of this deployment.
         bind_call_scope(operation="certification", deployment_id=deployment.id,
-                        user_id=job.created_by, price_in_per_1m=price_in,
-                        price_out_per_1m=price_out)  # fmt: skip
+                        user_id=job.created_by, price_in_per_1m=cost.price_in,
+                        price_out_per_1m=cost.price_out)  # fmt: skip
         adapter = self._adapter(connection)
         async with asyncio.timeout(timeout_s) as deadline:
             probe = Probe(
@@ -196,6 +209,7 @@ class Executor:
                 throttle_budget_s=THROTTLE_BUDGET_S,
                 deadline=deadline,
                 transient_attempts=self.settings.certification_transient_attempts,
+                meter=cost.meter,
             )
             selection = (job.config or {}).get("selection") or {}
             try:
@@ -212,8 +226,11 @@ class Executor:
             item, job, deployment = await self._load(session, item_id)
             # Read now: a discarded result rolls back, which expires `job` (detached after).
             delay_ms = _job_option(job, "delay_ms", 0)
+            cost = await self._reserve(session, item, job, deployment)
+            if cost is None:
+                return spend.BUDGET
             try:
-                outcome = await self._run_suite(session, item, job, deployment)
+                outcome = await self._run_suite(session, item, job, deployment, cost)
             except ThrottledOut as exc:
                 # Given back uncharged; a test that stayed undecided (transient errors past the
                 # probe's budget) only `queue_transient_releases` times, then it is recorded.
@@ -221,6 +238,7 @@ class Executor:
                 if isinstance(exc, Undecided) and item.transient_releases >= limit:
                     outcome = _inconclusive_outcome(exc, runs=item.transient_releases + 1)
                 else:
+                    await self._settle(session, item_id)
                     await items.release(
                         session,
                         item_id,
@@ -230,6 +248,7 @@ class Executor:
                         refund_attempt=True,
                         transient=isinstance(exc, Undecided),
                     )
+                    self._settled(item_id)
                     return "throttled"
             except Exception as exc:
                 if is_infrastructure_error(exc):
@@ -239,6 +258,7 @@ class Executor:
                 if item.attempts <= _job_option(
                     job, "max_retries", self.settings.queue_max_retries
                 ):
+                    await self._settle(session, item_id)
                     await items.release(
                         session,
                         item_id,
@@ -246,6 +266,7 @@ class Executor:
                         delay_s=self.settings.queue_retry_backoff_s,
                         error=str(error),
                     )
+                    self._settled(item_id)
                     log.warning("item retry", item_id=item_id, error=str(error))
                     return "retry"
                 outcome = _failed_outcome(error)
@@ -254,6 +275,76 @@ class Executor:
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
         return result
+
+    async def _reserve(
+        self,
+        session: AsyncSession,
+        item: CertificationJobItem,
+        job: CertificationJob,
+        deployment: ModelDeployment,
+    ) -> ItemSpend | None:
+        """The item's price in its region and, under a cost cap, its estimated maximum held
+        against the cap (committed before any call). None: it does not fit (or has no price
+        and the job did not allow that), and the item is cancelled with the outcome "budget"."""
+        region = None if item.region == GLOBAL_REGION else item.region
+        # The calls are made from `region`: priced at its own price there, if any (issue 27).
+        price_in, price_out = await deployment_price_in_region(
+            session=session, deployment=deployment, region=region
+        )
+        cost = ItemSpend(job.id, price_in, price_out)
+        self.spends[item.id] = cost
+        if job.max_cost_usd is None:
+            return cost
+        selection = (job.config or {}).get("selection") or {}
+        most = spend.max_item_cost(
+            claimed=claimed_capabilities(deployment),
+            deep=selection.get("deep") is True,
+            price_in=price_in,
+            price_out=price_out,
+        )
+        if most is None:
+            if selection.get("allow_unpriced") is True:
+                return cost
+            reason = "budget: the deployment has no known price, and the job has a cost cap"
+        elif await spend.reserve(session, job.id, item.id, most):
+            await session.commit()
+            return cost
+        else:
+            reason = (
+                f"budget: up to ${most:.6f} would not fit under the job's cap of "
+                f"${job.max_cost_usd:.6f}"
+            )
+        await items.finish(
+            session,
+            item,
+            self.worker_id,
+            status=JobItemStatus.CANCELLED,
+            outcome=spend.BUDGET,
+            certification_id=None,
+            error=reason,
+        )
+        await session.commit()
+        log.info("item cancelled for budget", item_id=item.id, reason=reason)
+        return None
+
+    async def _settle(self, session: AsyncSession, item_id: str) -> None:
+        """Charge what the item's run spent since its last settlement and release its
+        reservation, in the caller's transaction (committed with the item's transition)."""
+        cost = self.spends.get(item_id)
+        if cost is not None:
+            await spend.settle(
+                session,
+                job_id=cost.job_id,
+                item_id=item_id,
+                meter=cost.meter,
+                price_in=cost.price_in,
+                price_out=cost.price_out,
+            )
+
+    def _settled(self, item_id: str) -> None:
+        cost = self.spends.get(item_id)
+        if cost is not None:
+            cost.meter.mark()
 
     async def _release_after_outage(
         self, session: AsyncSession, item_id: str, exc: BaseException
@@ -266,6 +357,7 @@ class Executor:
             error=f"{type(exc).__name__}: {exc}",
         )
         await session.rollback()
+        await self._settle(session, item_id)
         await items.release(
             session,
             item_id,
@@ -274,6 +366,7 @@ class Executor:
             error=f"infrastructure: {type(exc).__name__}",
             refund_attempt=True,
         )
+        self._settled(item_id)
 
     async def _record(
         self,
@@ -295,6 +388,7 @@ class Executor:
             created_by=job.created_by,
         )
         await session.flush()
+        await self._settle(session, item.id)
         ok = outcome.score.status is not CertificationStatus.FAILED
         status = JobItemStatus.COMPLETED if ok else JobItemStatus.FAILED
         label = outcome.error.category.value if outcome.error else outcome.score.status.value
@@ -307,9 +401,14 @@ class Executor:
             certification_id=row.id,
             throttled=outcome.throttled,
         ):
+            # Cancelled meanwhile: nothing of the run is recorded, but what it spent is.
             await session.rollback()
+            await self._settle(session, item.id)
+            await session.commit()
+            self._settled(item.id)
             return "discarded"
         await session.commit()
+        self._settled(item.id)
         if self.catalog_cache is not None:
             # Soft: routes and service reads reload at once, but the catalog's cached pages
             # may be answered from before this verdict while one request re-renders them

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.certification.jobs import ACTIVE_JOB, lock_job, refresh_counters
+from myia.certification.spend import charge_reservations
 from myia.db.enums import JobItemStatus
 from myia.db.models import CertificationJob, CertificationJobItem, WorkerHeartbeat
 from myia.db.types import utcnow
@@ -302,6 +303,8 @@ async def recover_orphans(session: AsyncSession, *, stale_after_s: float) -> lis
         .execution_options(synchronize_session=False)
     )
     taken = list(lost.scalars())
+    # What those runs spent was never settled: their reservations are charged in full.
+    await charge_reservations(session, ids + taken)
     await session.commit()
     if ids or taken:
         log.warning("orphaned items recovered", from_dead_workers=ids, lost_by_live_workers=taken)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.certification.jobs import ACTIVE_JOB, list_jobs
 from myia.certification.progress import job_progress, last_24h
+from myia.certification.spend import job_spend
 from myia.db.enums import JobItemStatus, JobStatus
 from myia.db.models import CertificationJobItem
 from myia.db.types import utcnow
@@ -52,6 +53,6 @@ async def queue_stats(session: AsyncSession, *, concurrency: int) -> dict[str, A
     avg = health["avg_item_seconds"]
     return {
         **counts,
-        "jobs": [job_progress(j, avg, concurrency) for j in jobs],
+        "jobs": [{**job_progress(j, avg, concurrency), **job_spend(j)} for j in jobs],
         "last_24h": health,
     }

@@ -59,7 +59,7 @@ from myia.telemetry.hook import start_call_logging, stop_call_logging
 log = get_logger(__name__)
 
 # Outcomes after which the item is settled; any other end asks the database what is next.
-SETTLED = frozenset({"COMPLETED", "FAILED", "discarded"})
+SETTLED = frozenset({"COMPLETED", "FAILED", "discarded", "budget"})
 DEQUEUE_TIMEOUT_S = 1.0  # an idle worker notices a stop request within this
 STOP_WAIT_S = 5.0
 

@@ -117,6 +117,11 @@ class CertificationJob(IdMixin, TimestampMixin, Base):
     created_by: Mapped[str | None] = mapped_column(String(36))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Spend (myia.certification.spend): the cap (null: none), what priced items cost, and
+    # the estimated maximum of the items running now, held against the cap until they settle.
+    max_cost_usd: Mapped[float | None] = mapped_column(Float)
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class CertificationJobItem(IdMixin, TimestampMixin, Base):
@@ -155,6 +160,14 @@ class CertificationJobItem(IdMixin, TimestampMixin, Base):
     certification_id: Mapped[str | None] = mapped_column(String(36))
     outcome: Mapped[str | None] = mapped_column(String(30))  # certification status or category
     error: Mapped[str | None] = mapped_column(Text)
+    # What its provider calls cost, every attempt added up: null when the deployment is
+    # unpriced (`cost_reason` "unpriced"), never 0 for "unknown".
+    cost_usd: Mapped[float | None] = mapped_column(Float, default=0.0)
+    cost_reason: Mapped[str | None] = mapped_column(String(30))
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    # This item's share of the job's `reserved_usd` while it runs (0 otherwise).
+    reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class WorkerHeartbeat(Base):
