@@ -147,6 +147,8 @@ async def test_models_are_enabled_and_disabled_in_settings(
     assert await stored() == kept
     page = (await user_client.get("/settings")).text
     assert _CHECKED.findall(page) == kept
+    # No model can answer (nothing is certified here): the chat page points at the setting.
+    assert "None of the models you enabled can answer yet" in (await user_client.get("/chat")).text
 
     none = await user_client.post("/settings/models", data={"csrf_token": token})
     assert none.status_code == 422 and 'id="f-enabled_models-error"' in none.text

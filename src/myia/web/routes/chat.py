@@ -69,6 +69,7 @@ async def _page(
         "before": before,
         "options": options,
         "certifying": None if options else await running_certification(session),
+        "restricted": enabled is not None,
         "model": options[0].id if options else "",
         "errors": {},
         "content": "",
