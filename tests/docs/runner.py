@@ -155,7 +155,8 @@ class Scratch:
 
     root: Path
     env: dict[str, str]
-    server: str = "demo"  # or "serve": the page builds the install, then serves it
+    # "demo"; "serve": the page builds the install, then serves it; None: no server (tests)
+    server: str | None = "demo"
     # More to wait for once /api/health answers: given the page and the URL, None when ready,
     # else what is still missing (shown if the wait times out).
     ready: Callable[[Scratch, str], str | None] | None = None
@@ -190,6 +191,7 @@ class Scratch:
 
     # --- the server the page talks to -------------------------------------------------------
     def _start_server(self) -> int:
+        assert self.server is not None
         port = free_port()
         command = [str(VENV_BIN / "myia"), self.server, "--port", str(port)]
         if self.server == "demo":
@@ -224,7 +226,7 @@ class Scratch:
         CLI works on the demo's database and simulator)."""
         code = block.code
         beside_demo = self.server == "demo" and block.kind in ("shell", "console")
-        if APP_PORT.search(code) or beside_demo:
+        if self.server is not None and (APP_PORT.search(code) or beside_demo):
             if self.app_port is None:
                 self.app_port = self._start_server()
             code = APP_PORT.sub(lambda m: f"{m.group(1)}:{self.app_port}", code)

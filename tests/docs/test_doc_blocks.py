@@ -176,6 +176,7 @@ def test_shell_state_carries_from_block_to_block_and_background_processes_end(
     page = tmp_path / "page.md"
     page.write_text("", encoding="utf-8")
     scratch = Scratch.create(tmp_path, "sqlite+aiosqlite:///var/demo.db")
+    scratch.server = None  # the runner's own behaviour, without a demo to start
     first = Block(page, 1, "bash", "TOKEN=abc\nexport MODE=x\nmkdir -p sub && cd sub\n"
                   "sleep 300 &\necho $! > ../sleeper\n", None)  # fmt: skip
     second = Block(
