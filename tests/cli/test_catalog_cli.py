@@ -4,6 +4,7 @@ nothing and is named, --dry-run writes nothing, --prune asks, secrets never leav
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from myia.credentials.schemas import CredentialInput
 from myia.db.models import ModelDeployment, Provider
 from tests.catalog.transfer_catalog import PROFILE_ID, add_rich_catalog
 from tests.cli.conftest import Invoke, flat
+from tests.cli.ptys import PtyProcess
 from tests.factories import make_user, run_on
 from tests.maintenance.databases import row_counts, seed
 
@@ -133,11 +135,7 @@ def test_prune_lists_what_it_deletes_and_asks(
     catalog_db: str, invoke: Invoke, tmp_path: Path
 ) -> None:
     text = _export(invoke, tmp_path / "all.yaml").decode()
-    head, _, deployments = text.partition("deployments:\n")
-    entries = deployments.split("\n- ")
-    kept = [e for e in entries if "acme.anvil-legacy-2" not in e]
-    assert len(kept) == len(entries) - 1
-    (tmp_path / "fewer.yaml").write_text(head + "deployments:\n" + "\n- ".join(kept))
+    (tmp_path / "fewer.yaml").write_text(_without(text, "acme.anvil-legacy-2"))
 
     plain = invoke("catalog", "import", str(tmp_path / "fewer.yaml"))
     assert plain.exit_code == 0, plain.output
@@ -156,6 +154,35 @@ def test_prune_lists_what_it_deletes_and_asks(
     pruned = invoke("catalog", "import", str(tmp_path / "fewer.yaml"), "--prune", "--yes")
     assert pruned.exit_code == 0, pruned.output
     assert "deployments: 0 created, 0 updated, 9 unchanged, 1 deleted" in flat(pruned.output)
+    assert row_counts(catalog_db, ["model_deployments"]) == {"model_deployments": 9}
+
+
+def _without(text: str, deployment_id: str) -> str:
+    head, _, deployments = text.partition("deployments:\n")
+    entries = ("\n" + deployments).split("\n- ")[1:]
+    kept = [e for e in entries if f"deployment_id: {deployment_id}\n" not in e]
+    assert len(kept) == len(entries) - 1
+    return head + "deployments:\n" + "".join(f"- {e}\n" for e in kept).replace("\n\n", "\n")
+
+
+def test_prune_asks_on_a_terminal_and_deletes_on_yes(
+    catalog_db: str, invoke: Invoke, tmp_path: Path
+) -> None:
+    text = _export(invoke, tmp_path / "all.yaml").decode()
+    (tmp_path / "fewer.yaml").write_text(_without(text, "acme.anvil-legacy"))
+    env = {**os.environ, "DATABASE_URL": catalog_db, "NO_COLOR": "1"}
+    child = PtyProcess(
+        ["catalog", "import", str(tmp_path / "fewer.yaml"), "--prune"], env=env, cwd=tmp_path
+    )
+    try:
+        child.expect(r"- deployments acme-sim/acme\.anvil-legacy\n", timeout=60)
+        child.expect(r"Delete these 1 rows \(certifications go with them\)\? \[y/N\]")
+        assert row_counts(catalog_db, ["model_deployments"]) == {"model_deployments": 10}
+        child.send("y\n")
+        assert child.wait(timeout=60) == 0
+    finally:
+        child.close()
+    assert "1 deleted" in child.text
     assert row_counts(catalog_db, ["model_deployments"]) == {"model_deployments": 9}
 
 
