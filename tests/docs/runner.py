@@ -11,11 +11,14 @@ PATH, and the shell a reader of README.md keeps beside `make run`:
 Shell variables a block sets (`TOKEN=…`, `export …`, `cd`) carry to the page's next shell block,
 as in one terminal. A server is started once for the page on a free port, substituted for
 127.0.0.1:8000 (or localhost:8000): `myia demo` at the page's first shell block or block that
-talks to it, or, for a page whose own blocks build the installation, `myia serve` at its
-first block that talks to it; the simulator's documented
-port 8900 gets a free port too, so pages run side by side. Python blocks run as complete
-programs with the venv's Python. Processes a block leaves in the background are ended with the
-page (each block runs in a process group of its own).
+talks to it (with `--no-certify`: the first start's certification of the whole catalog would
+only cost CPU here; a page that needs a certified model certifies it, as docs/gateway.md
+does), or, for a page whose own blocks build the installation, `myia serve` at its first
+block that talks to it; the simulator's documented port 8900 gets a free port too, so pages
+run side by side. Python blocks run as complete programs (no top-level await: asyncio.run)
+with the venv's Python, from the page's terminal (what its shell blocks exported, in their
+directory). Processes a block leaves in the background are ended with the page (each block
+runs in a process group of its own).
 
 A block that cannot run here carries `<!-- not-run: <reason> -->` on the line right before its
 fence; the reason is required.
