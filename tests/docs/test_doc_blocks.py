@@ -219,3 +219,14 @@ def test_the_scenarios_shown_in_simulator_md_load(tmp_path: Path) -> None:
         path = tmp_path / f"scenario-{number}.yaml"
         path.write_text(scenario, encoding="utf-8")
         load_scenario(path)  # raises, naming the field, on a scenario that does not load
+
+
+def test_the_readme_lists_every_page_of_docs() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    listing = readme[readme.index("## Documentation") :]
+    missing = [
+        str(page.relative_to(REPO))
+        for page in doc_pages()[1:]
+        if f"`{page.relative_to(REPO)}`" not in listing
+    ]
+    assert not missing, f"README.md's Documentation section does not name {missing}"
