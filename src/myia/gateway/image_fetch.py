@@ -287,7 +287,7 @@ async def fetch_image(url: str, policy: FetchPolicy) -> ImagePart:
 
 async def _fetched(part: ImageUrlPart, policy: FetchPolicy) -> ImagePart:
     try:
-        return await fetch_image(part.url, policy)
+        image = await fetch_image(part.url, policy)
     except ImageFetchError as exc:
         raise GatewayError(
             400,
@@ -295,6 +295,7 @@ async def _fetched(part: ImageUrlPart, policy: FetchPolicy) -> ImagePart:
             param=part.param,
             code="invalid_image_url",
         ) from exc
+    return image if part.detail is None else image.model_copy(update={"detail": part.detail})
 
 
 async def fetch_images(parts: list[ImageUrlPart], policy: FetchPolicy) -> list[ImagePart]:

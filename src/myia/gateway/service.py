@@ -19,7 +19,7 @@ from myia.db.engine import Database
 from myia.db.enums import AuthType
 from myia.errors import AuthenticationError
 from myia.gateway.errors import GatewayError, from_no_route, from_provider, invalid, unauthorized
-from myia.gateway.fields import BY_NAME, refusal
+from myia.gateway.fields import Refused, refusal
 from myia.gateway.image_fetch import ImageUrls
 from myia.gateway.settings import GatewaySettings
 from myia.gateway.wire_in import GatewayRequest, parse_request
@@ -56,13 +56,14 @@ class GatewayAnswer:
     stream: AsyncIterator[bytes] | None = None
 
 
-def without_bedrock(routes: list[Route], param: str) -> list[Route]:
-    """The routes left for a request carrying a field Bedrock refuses (`fields.FIELDS`);
-    none left is that field's 400."""
+def without_bedrock(routes: list[Route], refused: Refused) -> list[Route]:
+    """The routes left for a request carrying a field Bedrock refuses (`myia.gateway.fields`);
+    none left is that field's 400, naming where it is."""
     kept = [route for route in routes if route.provider.auth_type is not AuthType.AWS_CREDENTIALS]
     if not kept:
-        spec = BY_NAME[param]
-        raise refusal(spec, spec.bedrock, "on Bedrock, the only upstream of this model")
+        spec = refused.spec
+        where = "on Bedrock, the only upstream of this model"
+        raise refusal(spec, spec.bedrock, where, param=refused.param)
     return kept
 
 
@@ -206,13 +207,13 @@ class Gateway:
     ) -> GatewayAnswer:
         request = parse_request(body)
         request_id = request_id_var.get()
-        if request.end_user is not None:
-            # `user` / `safety_identifier` are recorded here (no call-log column holds them).
-            log.info("gateway end user", end_user=request.end_user, request_id=request_id)
         routes = await self.routes_for(request, owner=owner, region_header=region_header)
         if request.needs.vision:  # image URLs fetched once the request is known routable
             request = replace(request, chat=await self.image_urls.resolve(request.chat))
-        record = attempt_recorder(operation="gateway", user_id=owner.user_id)
+        # `user` / `safety_identifier` go on each attempt's call-log row (`end_user`).
+        record = attempt_recorder(
+            operation="gateway", user_id=owner.user_id, end_user=request.end_user
+        )
         try:
             if not request.stream:
                 route, response, failed = await call_with_fallback(

@@ -33,6 +33,9 @@ class ImagePart(_Strict):
     type: Literal["image"] = "image"
     format: ImageFormat
     data: bytes
+    # OpenAI's `image_url.detail`, sent as such to OpenAI-compatible upstreams; the gateway
+    # sends a Bedrock route none but auto/high, which ask nothing of Converse.
+    detail: Literal["auto", "low", "high"] | None = None
 
 
 class ToolUsePart(_Strict):
@@ -82,6 +85,9 @@ class ToolSpec(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    # OpenAI's `function.strict`, sent as such to OpenAI-compatible upstreams; the gateway
+    # sends a Bedrock route none but false (Converse's toolSpec has no strict mode).
+    strict: bool | None = None
 
 
 class ToolChoiceTool(_Strict):

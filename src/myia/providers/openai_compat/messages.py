@@ -15,6 +15,7 @@ from myia.providers.types import (
     TextPart,
     ToolChoiceTool,
     ToolResultPart,
+    ToolSpec,
     ToolUsePart,
 )
 
@@ -56,7 +57,10 @@ def _user_messages(message: ChatMessage) -> list[dict[str, Any]]:
         elif isinstance(part, TextPart):
             content.append({"type": "text", "text": part.text})
         elif isinstance(part, ImagePart):
-            content.append({"type": "image_url", "image_url": {"url": _data_url(part)}})
+            image_url = {"url": _data_url(part)}
+            if part.detail is not None:
+                image_url["detail"] = part.detail
+            content.append({"type": "image_url", "image_url": image_url})
         elif isinstance(part, CachePointPart):
             _mark_cached(out, content)
     if content:
@@ -95,6 +99,17 @@ def _tool_choice(choice: Any) -> Any:
     return {"auto": "auto", "any": "required", "none": "none"}[choice]
 
 
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    function: dict[str, Any] = {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.input_schema,
+    }
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}
+
+
 def build_chat_params(request: ChatRequest) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     if request.system and request.system_cache_point:
@@ -109,17 +124,7 @@ def build_chat_params(request: ChatRequest) -> dict[str, Any]:
             messages.extend(_user_messages(message))
     params: dict[str, Any] = {"model": request.model, "messages": messages}
     if request.tools:
-        params["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.input_schema,
-                },
-            }
-            for tool in request.tools
-        ]
+        params["tools"] = [_tool(tool) for tool in request.tools]
         if request.tool_choice is not None:
             params["tool_choice"] = _tool_choice(request.tool_choice)
     for key, value in (
