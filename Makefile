@@ -45,6 +45,9 @@ $(STAMP): pyproject.toml
 	python3.11 .. python3.19 runs here (or PY=$(PY) does not); install one or set PY="; exit 1; }
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	echo "$(PY) is Python $(PYVER); MyIA needs >= 3.11"; exit 1; }
+	@$(PY) -c 'import ensurepip, venv' >/dev/null 2>&1 || { echo "$(PY) cannot create a \
+	virtual environment (no ensurepip): Debian/Ubuntu: sudo apt-get install python$(PYVER)-venv"; \
+	exit 1; }
 	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
 	  echo "$(VENV) is another Python's: rebuilding it with $(PY)"; $(PY) -m venv --clear $(VENV); \
 	else $(PY) -m venv $(VENV); fi

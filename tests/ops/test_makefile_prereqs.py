@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,32 @@ def test_only_the_server_binaries_missing_names_postgresql(tmp_path: Path) -> No
     assert "missing here: postgresql\n" in done.stdout
     assert "sudo apt-get install postgresql\n" in done.stdout
     assert "postgresql-client" not in done.stdout
+
+
+def test_a_python_without_venv_support_is_refused_naming_the_debian_package(
+    tmp_path: Path,
+) -> None:
+    """Debian's python3 cannot `-m venv` without python3.N-venv (no ensurepip)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    python = bindir / "python3.13"
+    python.write_text(
+        f'#!/bin/sh\ncase "$*" in *ensurepip*) exit 1;; esac\nexec "{sys.executable}" "$@"\n'
+    )
+    python.chmod(0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("")
+    assert MAKE is not None
+    done = subprocess.run(
+        [MAKE, "-s", "-f", str(REPO / "Makefile"), "install", "PY=python3.13"],
+        cwd=project,
+        env={"PATH": f"{bindir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert done.returncode != 0
+    assert f"sudo apt-get install python{version}-venv" in done.stdout, done.stdout
+    assert not (project / ".venv").exists()
