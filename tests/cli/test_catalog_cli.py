@@ -5,22 +5,27 @@ nothing and is named, --dry-run writes nothing, --prune asks, secrets never leav
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.cli.console import console
+from myia.config import reset_settings_cache
 from myia.credentials import service as credentials
 from myia.credentials.schemas import CredentialInput
+from myia.db.enums import UserRole
 from myia.db.models import ModelDeployment, Provider
 from tests.catalog.transfer_catalog import PROFILE_ID, add_rich_catalog
 from tests.cli.conftest import Invoke, flat
 from tests.cli.ptys import PtyProcess
-from tests.factories import make_user, run_on
+from tests.factories import bearer_headers, make_user, run_on
 from tests.maintenance.databases import row_counts, seed
+from tests.sim_support import AppServer
 
 UseDatabase = Callable[[str], Path]
 CATALOG_TABLES = ["providers", "base_models", "model_deployments", "deployment_prices"]
@@ -225,3 +230,33 @@ def test_secrets_never_appear_in_an_export(catalog_db: str, invoke: Invoke, tmp_
     warnings = flat(result.output)
     assert "providers[groq].base_url: credentials in the URL" in warnings
     assert f"deployments[acme-sim/{PROFILE_ID}].provider_config.api_key" in warnings
+
+
+def test_a_running_server_sees_the_import_at_once(
+    catalog_db: str,
+    invoke: Invoke,
+    tmp_path: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server caches the catalog for an hour here: only the import's invalidation, over
+    Redis, can make it answer with the new name."""
+    text = _export(invoke, tmp_path / "catalog.yaml").decode()
+    (tmp_path / "renamed.yaml").write_text(text.replace("name: Groq\n", "name: Groq Cloud\n"))
+    headers = run_on(catalog_db, lambda session: bearer_headers(session, role=UserRole.ADMIN))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    reset_settings_cache()
+
+    def groq_name(server: AppServer) -> str:
+        answer = httpx.get(f"{server.url}/api/v2/providers", headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return next(p["name"] for p in answer.json()["items"] if p["slug"] == "groq")
+
+    with AppServer(catalog_db, REDIS_URL=redis_url, CATALOG_CACHE_TTL_S=3600) as server:
+        assert groq_name(server) == "Groq"
+        result = invoke("catalog", "import", str(tmp_path / "renamed.yaml"))
+        assert result.exit_code == 0, result.output
+        deadline = time.monotonic() + 30
+        while groq_name(server) != "Groq Cloud":
+            assert time.monotonic() < deadline, "the server kept its cached catalog"
+            time.sleep(0.1)
