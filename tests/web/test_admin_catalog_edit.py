@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from myia.db.enums import InferenceType, PriceSourceKind
 from myia.db.models import (
     BaseModel,
+    DeploymentPrice,
     ModelCertification,
     ModelDeployment,
     PriceHistory,
@@ -292,7 +293,7 @@ async def _edit_form(client: httpx.AsyncClient, dep_id: str) -> dict[str, str]:
     """The edit form as the page fills it in (every input, select and text area)."""
     page = await client.get(f"/admin/catalog/deployments/{dep_id}/edit")
     assert page.status_code == 200
-    html = page.text
+    html = page.text.split('aria-label="Deployment">', 1)[1].split("</form>", 1)[0]
     fields: dict[str, str] = {}
     for name, value in re.findall(
         r'<input id="f-[\w-]+" name="(\w+)" type="text" value="([^"]*)"', html
@@ -633,3 +634,61 @@ async def test_a_post_without_its_csrf_token_is_refused(
     refused = await admin_client.post("/admin/catalog/models", data=NEW_MODEL)
     assert refused.status_code == 403
     assert await _count(session, BaseModel) == before
+
+
+# --- regional prices -------------------------------------------------------------------------
+async def test_a_regional_price_is_set_with_its_source_and_removed(
+    admin_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    model_id = await _create_model(admin_client)
+    together = await _provider(session, "together")
+    dep_id = await _create_deployment(admin_client, model_id, together)
+    url = f"/admin/catalog/deployments/{dep_id}/prices"
+    for bad, field in (
+        ({"region": "EU West"}, "region"),
+        ({"cost_per_1m_output": ""}, "cost_per_1m_output"),
+        ({"price_source_url": "mailto:x@example.com"}, "price_source_url"),
+        ({"price_source_kind": "rumour"}, "price_source_kind"),
+    ):
+        fields = {"region": "eu", "cost_per_1m_input": "1.1", "cost_per_1m_output": "3", **bad}
+        refused = await admin_client.post(url, data=_form(admin_client, **fields))
+        assert refused.status_code == 422, bad
+        assert f'id="f-r-{field}-error"' in refused.text, bad
+    await session.rollback()
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(DeploymentPrice)
+            .where(DeploymentPrice.deployment_id == dep_id)
+        )
+        == 0
+    )
+
+    saved = await admin_client.post(
+        url,
+        data=_form(
+            admin_client,
+            region="EU",
+            cost_per_1m_input="1.1",
+            cost_per_1m_output="3.3",
+            price_source_name="Together EU pricing",
+            price_source_url="https://www.together.ai/pricing#eu",
+        ),
+    )
+    assert saved.status_code == 303, saved.text
+    page = await admin_client.get(f"/admin/catalog/deployments/{dep_id}/edit")
+    assert "Together EU pricing" in page.text and "<strong>eu</strong>" in page.text
+    api = await _api(admin_client)
+    prices = (await admin_client.get(f"/api/v2/deployments/{dep_id}/prices", headers=api)).json()
+    assert [
+        (r["region"], r["cost_per_1m_output"], r["source_kind"]) for r in prices["regional"]
+    ] == [("eu", 3.3, "operator")]
+    assert (prices["history"][0]["region"], prices["history"][0]["via"]) == ("eu", "admin")
+
+    removed = await admin_client.post(f"{url}/eu/delete", data=_form(admin_client))
+    assert removed.status_code == 303
+    prices = (await admin_client.get(f"/api/v2/deployments/{dep_id}/prices", headers=api)).json()
+    assert prices["regional"] == []
+    assert (prices["history"][0]["region"], prices["history"][0]["new_input"]) == ("eu", None)
+    again = await admin_client.post(f"{url}/eu/delete", data=_form(admin_client))
+    assert again.status_code == 404

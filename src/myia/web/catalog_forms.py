@@ -296,3 +296,22 @@ def provider_changes(
     elif values["base_url"] is not None and MASK in values["base_url"]:
         errors["base_url"] = _MASKED
     return values
+
+
+REGIONAL_TEXT = ("region", "cost_per_1m_input", "cost_per_1m_output", *SOURCE_FIELDS, "price_as_of")
+
+
+def regional_price_values(
+    form: FormData, errors: dict[str, str]
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The region, a `RegionalPriceWrite` body (source fields left out when empty: the
+    operator's entry, dated today) and the form as sent."""
+    values: dict[str, Any] = {
+        "cost_per_1m_input": _number(form, "cost_per_1m_input", float),
+        "cost_per_1m_output": _number(form, "cost_per_1m_output", float),
+    }
+    for name in (*SOURCE_FIELDS, "price_as_of"):
+        if _text(form, name):
+            values[name] = _text(form, name)
+    shown = {name: _text(form, name) for name in REGIONAL_TEXT}
+    return _text(form, "region").lower(), values, shown

@@ -6,6 +6,7 @@ from myia.web.routes import (
     admin_catalog,
     admin_catalog_deployments,
     admin_catalog_models,
+    admin_catalog_prices,
     admin_catalog_providers,
     admin_certifications,
     admin_jobs,
@@ -26,4 +27,5 @@ WEB_ROUTERS += [
     admin_catalog_models.router,
     admin_catalog_deployments.router,
     admin_catalog_providers.router,
+    admin_catalog_prices.router,
 ]

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from myia.api.deps import CacheDep, SessionDep, SettingsDep
 from myia.catalog import deployments, providers
 from myia.catalog.delete_impact import DeleteImpact, deployment_delete_impact
+from myia.catalog.deployment_prices import get_deployment_prices
 from myia.catalog.filters import MAX_PAGE_SIZE, ProviderFilters
 from myia.catalog.price_history import ChangeVia
 from myia.catalog.schemas import (
@@ -48,13 +49,15 @@ from myia.web.deps import AdminViewer, CheckedForm
 from myia.web.templating import Viewer, render
 
 router = APIRouter(prefix="/admin/catalog")
+# Latest price changes the edit page lists (the model's price page has the rest).
+SHOWN_CHANGES = 10
 
 
 def _who(viewer: Viewer) -> str | None:
     return viewer.user.email if viewer.user else None
 
 
-async def _form_page(
+async def deployment_page(
     request: Request,
     settings: SettingsDep,
     viewer: Viewer,
@@ -65,20 +68,31 @@ async def _form_page(
     current: DeploymentPublic | None = None,
     errors: dict[str, str] | None = None,
     message: str | None = None,
+    regional_shown: dict[str, str] | None = None,
+    regional_errors: dict[str, str] | None = None,
 ) -> Response:
+    """The deployment form (new, or `current` with its regional prices and latest changes)."""
     found = await providers.list_providers(
         session=session, cache=cache, filters=ProviderFilters(page_size=MAX_PAGE_SIZE)
     )
     models, _ = await all_base_models(session=session, cache=cache)
+    prices = None
+    if current is not None:
+        prices = await get_deployment_prices(
+            session=session, deployment_id=current.id, limit=SHOWN_CHANGES
+        )
     return render(
         request,
         settings,
         "admin/catalog_deployment.html",
         viewer,
-        status_code=422 if errors else 200,
+        status_code=422 if errors or regional_errors else 200,
         current=current,
+        prices=prices,
         shown=shown,
         errors=errors or {},
+        regional_shown=regional_shown or {},
+        regional_errors=regional_errors or {},
         message=message,
         providers=[(p.id, f"{p.name} ({p.slug})") for p in found.items],
         models=[(m.id, f"{m.name} — {m.vendor}") for m in models],
@@ -107,7 +121,7 @@ async def new_deployment_page(
         "is_active": True,
         "capabilities": {},
     }
-    return await _form_page(request, settings, viewer, session, cache, shown=shown)
+    return await deployment_page(request, settings, viewer, session, cache, shown=shown)
 
 
 @router.post("/deployments")
@@ -130,7 +144,9 @@ async def create_deployment(
     if created is not None:
         return RedirectResponse(f"/admin/catalog/deployments/{created.id}/edit?saved=1", 303)
     shown = posted(form, DEPLOYMENT_TEXT, ("is_active",))
-    return await _form_page(request, settings, viewer, session, cache, shown=shown, errors=errors)
+    return await deployment_page(
+        request, settings, viewer, session, cache, shown=shown, errors=errors
+    )
 
 
 async def _current(session: SessionDep, cache: CacheDep, row_id: str) -> DeploymentPublic:
@@ -151,7 +167,7 @@ async def edit_deployment_page(
         current = await _current(session, cache, deployment_row_id)
     except NotFoundError:
         return not_found(request, settings, viewer, "deployment")
-    return await _form_page(
+    return await deployment_page(
         request,
         settings,
         viewer,
@@ -194,7 +210,7 @@ async def update_deployment(
     if saved is not None:
         return RedirectResponse(f"/admin/catalog/deployments/{saved.id}/edit?saved=1", 303)
     shown = posted(form, DEPLOYMENT_TEXT, ("is_active",))
-    return await _form_page(
+    return await deployment_page(
         request, settings, viewer, session, cache, shown=shown, current=current, errors=errors
     )
 
