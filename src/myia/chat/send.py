@@ -45,10 +45,12 @@ from myia.providers.types import ChatRequest, TextDelta
 from myia.routing import (
     AdapterPool,
     Attempt,
+    MaxTokensTooLarge,
     Needs,
     NoRouteAnswered,
     ProviderRef,
     Route,
+    fitting_routes,
     open_stream_with_fallback,
     resolve_routes,
     route_table,
@@ -225,6 +227,10 @@ async def prepare_send(
         region=region,
         enabled=await enabled_models(session=session, user_id=user_id),
     )
+    try:  # over the model's maximum output: refused by name before anything is written
+        routes = fitting_routes(routes, data.max_tokens)
+    except MaxTokensTooLarge as exc:
+        raise InvalidInputError("max_tokens", str(exc)) from exc
     context = build_context(
         history=await _history(session, chat_id),
         content=data.content,

@@ -12,7 +12,7 @@ import json
 import re
 
 from myia.providers.errors import ErrorCategory, ProviderError
-from myia.routing import NoRouteAnswered
+from myia.routing import MaxTokensTooLarge, NoRouteAnswered
 from myia.routing.public_errors import no_route_message, provider_error_message
 from myia.routing.types import Route
 
@@ -52,6 +52,11 @@ class GatewayError(Exception):
 
 def invalid(message: str, *, param: str | None = None, code: str | None = None) -> GatewayError:
     return GatewayError(400, message, param=param, code=code)
+
+
+def from_max_tokens(exc: MaxTokensTooLarge) -> GatewayError:
+    """OpenAI's own answer to a `max_tokens` over the model's output limit."""
+    return GatewayError(400, str(exc), param=exc.param, code="invalid_value")
 
 
 def unauthorized(message: str) -> GatewayError:

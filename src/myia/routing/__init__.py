@@ -17,7 +17,8 @@ Published interface (used by the gateway and by chats):
   reused across requests.
 - `await call_with_fallback(...)` / `await open_stream_with_fallback(...)` — the upstream
   call; a failure before the first byte that another route may not share moves on to the next
-  candidate, and every attempt is reported to an `AttemptRecorder`.
+  candidate, and every attempt is reported to an `AttemptRecorder`; a `max_tokens` no route
+  can give raises `MaxTokensTooLarge` first (`output_limit.py`).
 """
 
 from myia.routing.fallback import (
@@ -28,6 +29,7 @@ from myia.routing.fallback import (
     call_with_fallback,
     open_stream_with_fallback,
 )
+from myia.routing.output_limit import MaxTokensTooLarge, fitting_routes
 from myia.routing.pool import AdapterPool
 from myia.routing.resolve import (
     ROUTE_TABLE_KEY,
@@ -46,6 +48,7 @@ __all__ = [
     "Attempt",
     "AttemptRecorder",
     "CertificationView",
+    "MaxTokensTooLarge",
     "Needs",
     "NoRouteAnswered",
     "OpenedStream",
@@ -53,6 +56,7 @@ __all__ = [
     "Route",
     "RouteTable",
     "call_with_fallback",
+    "fitting_routes",
     "invalidate_routes",
     "load_route_table",
     "model_slug",

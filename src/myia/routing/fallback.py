@@ -16,6 +16,7 @@ from typing import Any
 
 from myia.providers.errors import ErrorCategory, ProviderError
 from myia.providers.types import ChatRequest, ChatResponse, StreamEnd, StreamEvent
+from myia.routing.output_limit import fitting_routes
 from myia.routing.params import fill_params
 from myia.routing.pool import AdapterPool
 from myia.routing.resolve import GLOBAL_REGION
@@ -101,7 +102,10 @@ async def call_with_fallback(
     pool: AdapterPool,
     record: AttemptRecorder = _ignore,
 ) -> tuple[Route, ChatResponse, int]:
-    """(the route that answered, its response, how many routes failed before it)."""
+    """(the route that answered, its response, how many routes failed before it).
+
+    Raises `MaxTokensTooLarge` before any call when no route can give `max_tokens`."""
+    routes = fitting_routes(routes, request.max_tokens, param=request.token_limit_param)
     attempts: list[Attempt] = []
     for index, route in enumerate(routes):
         start = time.perf_counter()
@@ -207,7 +211,10 @@ async def open_stream_with_fallback(
     pool: AdapterPool,
     record: AttemptRecorder = _ignore,
 ) -> OpenedStream:
-    """The first route whose stream produced an event; earlier failures fell back."""
+    """The first route whose stream produced an event; earlier failures fell back.
+
+    Raises `MaxTokensTooLarge` before any call when no route can give `max_tokens`."""
+    routes = fitting_routes(routes, request.max_tokens, param=request.token_limit_param)
     attempts: list[Attempt] = []
     for index, route in enumerate(routes):
         start = time.perf_counter()

@@ -60,6 +60,9 @@ class DeploymentEntry:
     params: Mapping[str, Any] = field(default=NO_PARAMS, hash=False, compare=False)
     # Prices by region or geography where they differ from price_in/price_out (issue 27).
     regional: RegionalPrices = field(default=NO_REGIONAL_PRICES, hash=False, compare=False)
+    # The most output tokens one call may ask (capabilities' `max_output_tokens`, the
+    # deployment's over its model's); None: not known, nothing refused.
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,14 @@ def _verdicts_of(test_results: Any, observed: Any) -> tuple[frozenset[str], froz
 def _verdicts(row: Any) -> tuple[frozenset[str], frozenset[str]]:
     """The same, for a `ModelCertification` row (or anything with its two columns)."""
     return _verdicts_of(row.test_results, getattr(row, "observed_capabilities", None))
+
+
+def _max_output(base: dict[str, Any] | None, own: dict[str, Any] | None) -> int | None:
+    for caps in (own, base):
+        value = (caps or {}).get("max_output_tokens")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def _claimed(base: dict[str, Any] | None, own: dict[str, Any] | None) -> frozenset[str]:
@@ -278,6 +289,7 @@ async def load_route_table(*, database: Database) -> RouteTable:
                 regional=MappingProxyType(regional[row_id])
                 if row_id in regional
                 else NO_REGIONAL_PRICES,
+                max_output_tokens=_max_output(base_capabilities, capabilities),
             )
         )
         if base_id not in bases:
@@ -344,6 +356,7 @@ def _routes_of(
             inference_type=d.inference_type,
             call_id=d.call_ids.get(region) if region else None,
             params=d.params,
+            max_output_tokens=d.max_output_tokens,
         )
 
     for view in d.certifications:

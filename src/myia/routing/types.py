@@ -98,6 +98,9 @@ class Route:
     # The deployment's call parameters (model defaults under deployment overrides), merged
     # when the route table loads; empty for most routes (`myia.routing.params`).
     params: Mapping[str, Any] = field(default_factory=lambda: _NO_PARAMS)
+    # The most output tokens a call may ask here (the catalog's `max_output_tokens`); None:
+    # unknown. A request over it is refused, never cut short (`myia.routing.output_limit`).
+    max_output_tokens: int | None = None
 
     @property
     def priced(self) -> bool:

@@ -28,10 +28,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from myia.api.body_limit import BodyTooLargeError
 from myia.api.gateway_edge import is_gateway_path, send_gateway_error
 from myia.api.state import AppState
-from myia.gateway.errors import GatewayError
+from myia.gateway.errors import GatewayError, from_max_tokens
 from myia.gateway.service import REGION_HEADER, Gateway
 from myia.observability.context import request_id_var, user_id_var
 from myia.observability.logging import get_logger
+from myia.routing import MaxTokensTooLarge
 
 log = get_logger(__name__)
 
@@ -151,6 +152,8 @@ async def chat_completions(request: Request) -> Response:
         )
     except GatewayError as exc:
         return _error(exc)
+    except MaxTokensTooLarge as exc:
+        return _error(from_max_tokens(exc))
     except Exception as exc:
         return _unexpected(exc)
     if answer.stream is not None:
@@ -322,6 +325,9 @@ class GatewayFastPath:
             )
         except GatewayError as exc:
             await send_gateway_error(send, exc)
+            return
+        except MaxTokensTooLarge as exc:
+            await send_gateway_error(send, from_max_tokens(exc))
             return
         except BodyTooLargeError as exc:
             await send_gateway_error(
