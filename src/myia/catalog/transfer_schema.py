@@ -127,6 +127,17 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # The emitter may write a plain or single-quoted scalar holding a character the reader
+    # then folds or drops (NEL U+0085 read back as a space, for one): anything unprintable
+    # but a newline goes double-quoted, where it is escaped.
+    unusual = any(ch != "\n" and not ch.isprintable() for ch in data)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if unusual else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 # Static, so that the same catalog still gives the same bytes.
 FILE_HEADER = "# MyIA catalog file: `myia catalog import` reads it; the format is docs/catalog.md\n"
 
