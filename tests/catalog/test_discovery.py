@@ -21,14 +21,14 @@ from tests.catalog.discovery_sim import (
     demo_sim,
     expected_chat_models,
 )
+from tests.catalog.test_discovery_profiles import ON_DEMAND, world, world_sim
 
-__all__ = ["catalog", "chain_credentials", "demo_sim"]  # fixtures used below
+__all__ = ["catalog", "chain_credentials", "demo_sim", "world", "world_sim"]  # fixtures
 
 SONNET_V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"  # in pricing.yaml, vision, tools
 SONNET_4 = "anthropic.claude-sonnet-4-20250514-v1:0"  # profile only, with a global profile
 NOVA_MICRO = "amazon.nova-micro-v1:0"
 QWEN_32B = "qwen.qwen3-32b-v1:0"  # priced from the LiteLLM map
-GLM_46 = "zai.glm-4.6"  # not in pricing.yaml: no public price
 MISTRAL_7B = "mistral.mistral-7b-instruct-v0:2"  # Converse has no tool use for it
 
 
@@ -148,11 +148,6 @@ async def test_prices_inference_types_and_capabilities(catalog: AsyncSession) ->
     assert qwen.price_source_url is not None and "BerriAI/litellm" in qwen.price_source_url
     assert qwen.price_as_of is not None
 
-    glm = rows[GLM_46]
-    assert (glm.cost_per_1m_input, glm.cost_per_1m_output) == (None, None)  # never $0
-    assert glm.provider_config is not None and glm.provider_config["price_source"] == "unknown"
-    assert glm.price_source_kind is None
-
     assert rows[MISTRAL_7B].base_model.capabilities["tool_calling"] is False
     # Claude 3 Sonnet is LEGACY in the listing: listed, kept, marked deprecated.
     assert rows["anthropic.claude-3-sonnet-20240229-v1:0"].base_model.deprecated is True
@@ -241,3 +236,12 @@ async def test_bad_input_is_refused_with_the_choices(catalog: AsyncSession) -> N
     with pytest.raises(InvalidInputError, match="vendors offered: ai21, amazon"):
         await _run(catalog, vendor="nosuchvendor", dry_run=True)
     assert await _bedrock_rows(catalog) == {}
+
+
+async def test_a_model_no_source_prices_is_stored_without_a_price(world: AsyncSession) -> None:
+    """Every demo model is priced; the odd scenario's Acme model is in no price table."""
+    await _run(world)
+    row = (await _bedrock_rows(world))[ON_DEMAND]
+    assert (row.cost_per_1m_input, row.cost_per_1m_output) == (None, None)  # never $0
+    assert row.provider_config is not None and row.provider_config["price_source"] == "unknown"
+    assert row.price_source_kind is None and row.price_as_of is None

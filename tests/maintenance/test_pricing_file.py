@@ -73,7 +73,7 @@ def test_bedrock_ids_are_normalised(model_id: str, expected: tuple[float, float]
     ("provider", "model_id"),
     [
         ("bedrock", "anthropic.claude-3-5-sonnet-20991231-v1:0"),  # another model, not a revision
-        ("bedrock", "zai.glm-4.6"),  # no public price found: left out, never estimated
+        ("bedrock", "zai.glm-4.6"),  # AWS publishes no price (mantle-only): never estimated
         ("bedrock", "us.amazon.nova-sonic-v1:0"),
         ("azure", "gpt-4o"),  # provider not in the file
         ("openai", "ft:gpt-4o:acme:1234"),  # a fine-tune is not the base model's price
@@ -126,15 +126,14 @@ def test_regional_prices_cite_their_own_source_or_the_entry() -> None:
     assert (us.source, us.as_of) == (sonnet.source, sonnet.as_of)  # the entry's citation
 
 
-def test_every_demo_chat_model_is_priced_but_the_documented_gap() -> None:
-    """The demo scenario's Bedrock chat models (what discovery adds) are all in the file,
-    but zai.glm-4.6, which no public source prices (pricing.yaml says so)."""
+def test_every_demo_chat_model_is_priced() -> None:
+    """The demo scenario's chat models (what discovery adds) are all in the file."""
     from tests.catalog.discovery_sim import demo_file, expected_chat_models
 
     regions = list(demo_file()["regions"])
     models = set().union(*(expected_chat_models(region) for region in regions))
     missing = {m for m in models if price_for("bedrock", m) is None}
-    assert missing == {"zai.glm-4.6"}
+    assert missing == set()
     for provider in demo_file()["openai_providers"]:
         for model in provider["models"]:
             assert price_for(provider["slug"], model["id"]) is not None, model["id"]
