@@ -270,9 +270,12 @@ def recertify(
     if plan is None:
         say("✅ Nothing to recertify: no certification matches the selection.")
         return
-    print_recertify_plan(
-        plan, selection, settings, delay=delay, cleanup=not skip_cleanup, wait=not no_wait
-    )
+    # Under a cap an item may be left uncertified for budget: it keeps its last certification
+    # rather than losing it to a cleanup made before anyone knew.
+    cleanup = not skip_cleanup and max_cost is None
+    if max_cost is not None and not skip_cleanup:
+        say("💰 --max-cost: current certifications are kept until replaced (no cleanup)")
+    print_recertify_plan(plan, selection, settings, delay=delay, cleanup=cleanup, wait=not no_wait)
     if dry_run:
         say("🔍 Dry run: nothing was changed (no job, no cleanup, no log file).")
         return
@@ -281,7 +284,7 @@ def recertify(
         settings,
         selection,
         delay=delay,
-        cleanup=not skip_cleanup,
+        cleanup=cleanup,
         log_dir=log_dir,
         wait=not no_wait,
     )
