@@ -30,6 +30,8 @@ from myia.db.models import (
     ModelCertification,
     ModelDeployment,
 )
+from myia.db.types import utcnow
+from myia.queue import items
 from myia.queue.embedded import EmbeddedEngine
 from myia.queue.ratelimit import LocalLimiterPool
 from myia.queue.saq_engine import SaqEngine
@@ -304,3 +306,43 @@ async def test_the_api_takes_max_cost_and_refuses_an_unpriced_item_by_name(
     assert shown.status_code == 200
     progress = shown.json()["progress"]
     assert progress["max_cost_usd"] == 1.5 and progress["spent_usd"] == 0.0
+
+
+async def test_a_crashed_run_is_charged_its_whole_reservation(database: Database) -> None:
+    """A worker killed mid-item cannot settle: when its item is recovered, what it held is
+    charged as spent (an upper bound), so the cap still counts it."""
+    async with database.session() as session:
+        deployment = await make_deployment(
+            session,
+            base_model=await make_base_model(session),
+            provider=await make_provider(session),
+        )
+        job = CertificationJob(
+            type=CertificationJobType.SINGLE_MODEL, status=JobStatus.PROCESSING, max_cost_usd=1.0
+        )
+        session.add(job)
+        await session.flush()
+        item = CertificationJobItem(job_id=job.id, deployment_id=deployment.id, region="r")
+        session.add(item)
+        await session.commit()
+        job_id, item_id = job.id, item.id
+    async with database.session() as session:
+        assert await spend.reserve(session, job_id, item_id, 0.25)
+        await session.execute(
+            update(CertificationJobItem)
+            .where(CertificationJobItem.id == item_id)
+            .values(status=JobItemStatus.PROCESSING, claimed_by="gone", claimed_at=utcnow())
+        )
+        await session.commit()
+    async with database.session() as session:  # no heartbeat of "gone": it is dead
+        assert await items.recover_orphans(session, stale_after_s=3.0) == [item_id]
+    async with database.session() as session:
+        job = await session.get(CertificationJob, job_id)
+        item = await session.get(CertificationJobItem, item_id)
+        assert job is not None and item is not None
+        assert job.spent_usd == pytest.approx(0.25) and job.reserved_usd == pytest.approx(0.0)
+        assert item.cost_usd == pytest.approx(0.25) and item.reserved_usd == 0.0
+        assert item.status is JobItemStatus.QUEUED
+        # The next run must fit beside what the crashed one may have spent.
+        assert not await spend.reserve(session, job_id, item_id, 0.8)
+        assert await spend.reserve(session, job_id, item_id, 0.75)
