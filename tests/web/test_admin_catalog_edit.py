@@ -62,7 +62,9 @@ async def _api(client: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def _create_model(client: httpx.AsyncClient, **changes: str) -> str:
-    created = await client.post("/admin/catalog/models", data=_form(client, **NEW_MODEL, **changes))
+    created = await client.post(
+        "/admin/catalog/models", data=_form(client, **{**NEW_MODEL, **changes})
+    )
     assert created.status_code == 303, created.text
     found = re.fullmatch(
         r"/admin/catalog/models/([0-9a-f-]{36})/edit\?saved=1", created.headers["location"]
@@ -692,3 +694,31 @@ async def test_a_regional_price_is_set_with_its_source_and_removed(
     assert (prices["history"][0]["region"], prices["history"][0]["new_input"]) == ("eu", None)
     again = await admin_client.post(f"{url}/eu/delete", data=_form(admin_client))
     assert again.status_code == 404
+
+
+async def test_a_model_saved_unchanged_keeps_its_release_time_and_params(
+    admin_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    model_id = await _create_model(
+        admin_client,
+        release_date="2026-11-02T15:30:00Z",
+        default_params='{"stop": ["sk-not-a-key-but-looks-like-one-0123456789"]}',
+    )
+    page = await admin_client.get(f"/admin/catalog/models/{model_id}/edit")
+    assert 'name="release_date" type="text" value="2026-11-02T15:30:00Z"' in page.text
+    shown = re.search(r'name="default_params"[^>]*>(.*?)</textarea>', page.text, re.S)
+    assert shown is not None and "***" not in shown.group(1)
+    params = shown.group(1).replace("&#34;", '"')
+    saved = await admin_client.post(
+        f"/admin/catalog/models/{model_id}/edit",
+        data=_form(
+            admin_client,
+            **{**NEW_MODEL, "release_date": "2026-11-02T15:30:00Z", "default_params": params},
+        ),
+    )
+    assert saved.status_code == 303, saved.text
+    await session.rollback()
+    row = await session.get(BaseModel, model_id)
+    assert row is not None and row.release_date is not None
+    assert (row.release_date.hour, row.release_date.minute) == (15, 30)
+    assert row.default_params == {"stop": ["sk-not-a-key-but-looks-like-one-0123456789"]}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -109,9 +110,12 @@ def schema_errors(exc: ValidationError) -> dict[str, str]:
 
 
 # --- what the forms show ------------------------------------------------------------------
-def shown_json(value: Mapping[str, Any] | None) -> str:
-    """A JSON field as its text area shows it, secrets masked."""
-    return "" if not value else json.dumps(redact(dict(value)), indent=2, sort_keys=True)
+def shown_json(value: Mapping[str, Any] | None, *, masked: bool = True) -> str:
+    """A JSON field as its text area shows it, secrets masked (`provider_config`; call
+    parameters hold only the four checked keys, shown as stored)."""
+    if not value:
+        return ""
+    return json.dumps(redact(dict(value)) if masked else dict(value), indent=2, sort_keys=True)
 
 
 def shown_url(url: str | None) -> str:
@@ -139,6 +143,16 @@ def _number_text(value: float | int | None) -> str:
     return repr(value)
 
 
+def _date_text(value: datetime | None) -> str:
+    """A date-time as its field shows it: the day alone at midnight UTC, else in full (an
+    unchanged form must not move it)."""
+    if value is None:
+        return ""
+    if value.timetz() == time(0, tzinfo=UTC):
+        return value.date().isoformat()
+    return value.isoformat().replace("+00:00", "Z")
+
+
 def base_model_shown(model: BaseModelDetail | None) -> dict[str, Any]:
     if model is None:
         return {"capabilities": {}}
@@ -149,10 +163,10 @@ def base_model_shown(model: BaseModelDetail | None) -> dict[str, Any]:
         "family": model.family or "",
         "version": model.version or "",
         "description": model.description or "",
-        "release_date": model.release_date.date().isoformat() if model.release_date else "",
+        "release_date": _date_text(model.release_date),
         "replaced_by": model.replaced_by or "",
         "deprecated": model.deprecated,
-        "default_params": shown_json(model.default_params),
+        "default_params": shown_json(model.default_params, masked=False),
         "capabilities": {
             **{flag: getattr(caps, flag) for flag in CAPABILITY_FLAGS},
             **{limit: _number_text(getattr(caps, limit)) for limit in CAPABILITY_LIMITS},
@@ -181,7 +195,7 @@ def deployment_shown(deployment: DeploymentPublic) -> dict[str, Any]:
         "price_source_url": deployment.price_source_url or "",
         "price_as_of": deployment.price_as_of.isoformat() if deployment.price_as_of else "",
         "provider_config": shown_json(deployment.provider_config),
-        "custom_params": shown_json(deployment.custom_params),
+        "custom_params": shown_json(deployment.custom_params, masked=False),
         "capabilities": capabilities,
     }
 
