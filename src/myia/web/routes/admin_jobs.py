@@ -90,6 +90,16 @@ def _older_than_days(text: str) -> int | None:
     return int(text)
 
 
+def _max_cost(text: str) -> float | None:
+    """The form's cost cap in USD (empty: none); its bounds are the selection's."""
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInputError("max_cost", "an amount in USD, e.g. 0.50") from None
+
+
 def _selection(form_values: dict[str, Any]) -> JobSelection:
     """The same `JobSelection` the API's POST /jobs takes, from the form."""
     scope = form_values["scope"]
@@ -101,6 +111,8 @@ def _selection(form_values: dict[str, Any]) -> JobSelection:
         "older_than_days": _older_than_days(form_values["older_than_days"]),
         "deep": form_values["deep"],
         "probe_unlisted": form_values["probe_unlisted"],
+        "max_cost": _max_cost(form_values["max_cost"]),
+        "allow_unpriced": form_values["allow_unpriced"],
     }
     if which != "older_than" and common["older_than_days"] is not None:
         raise InvalidInputError("older_than_days", "only with “older than N days”")
@@ -138,6 +150,8 @@ async def start_job(
         "older_than_days": field(form, "older_than_days"),
         "deep": checkbox(form, "deep"),
         "probe_unlisted": checkbox(form, "probe_unlisted"),
+        "max_cost": field(form, "max_cost"),
+        "allow_unpriced": checkbox(form, "allow_unpriced"),
         "regions": [r for r in form.getlist("regions") if isinstance(r, str) and r],
     }
     errors: dict[str, str] = {}
