@@ -353,6 +353,8 @@ def _job_row(job: JobProgress) -> list[Any]:
         bar,
         f"{job.processed}/{job.total} ({job.percent}%)",
         duration(job.eta_seconds),
+        usd(job.spent_usd or 0.0)
+        + (f" of {usd(job.max_cost_usd)}" if job.max_cost_usd is not None else ""),
     ]
 
 
@@ -388,7 +390,7 @@ def show_stats() -> QueueStats:
     console.print(counts)
     if stats.jobs:
         table = Table(title="Jobs in progress", title_justify="left")
-        for column in ("job", "status", "progress", "done", "ETA"):
+        for column in ("job", "status", "progress", "done", "ETA", "spent"):
             table.add_column(column, overflow="fold")
         for job in stats.jobs:
             table.add_row(*_job_row(job))
