@@ -76,6 +76,11 @@ async def deployment_page(
         session=session, cache=cache, filters=ProviderFilters(page_size=MAX_PAGE_SIZE)
     )
     models, _ = await all_base_models(session=session, cache=cache)
+    choices = [(m.id, f"{m.name} — {m.vendor}") for m in models]
+    if current is not None and current.base_model_id not in {m.id for m in models}:
+        # Past the listed models: its own is still offered, so the form can be saved as is.
+        ref = current.base_model
+        choices.insert(0, (ref.id, f"{ref.name} — {ref.vendor}"))
     prices = None
     if current is not None:
         prices = await get_deployment_prices(
@@ -95,7 +100,7 @@ async def deployment_page(
         regional_errors=regional_errors or {},
         message=message,
         providers=[(p.id, f"{p.name} ({p.slug})") for p in found.items],
-        models=[(m.id, f"{m.name} — {m.vendor}") for m in models],
+        models=choices,
         inference_types=[(t.value, t.value) for t in InferenceType],
         source_kinds=[(k.value, k.value) for k in PriceSourceKind],
         flags=CAPABILITY_FLAGS,
