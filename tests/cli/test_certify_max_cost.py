@@ -97,6 +97,10 @@ def test_certify_and_recertify_stop_at_the_cap(cli_db: str, sim: SimServer, invo
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     out = flat(result.stdout)
+    # The plan's estimated maximum: two items, DEAR's a thousand times CHEAP's.
+    most = re.search(r"Cost: at most \$([0-9.,]+)", out)
+    assert most is not None, out
+    assert float(most.group(1).replace(",", "")) == pytest.approx(1001 * cap / 2, rel=1e-3)
     assert f"💰 {DEAR} @ us-east-1 - not started: budget" in out
     spent = re.search(r"Spent: \$([0-9.]+) of a \$([0-9.]+) cap", out)
     assert spent is not None, out
@@ -116,6 +120,7 @@ def test_certify_and_recertify_stop_at_the_cap(cli_db: str, sim: SimServer, invo
         "--allow-unpriced",
     )  # fmt: skip
     assert allowed.exit_code == 0, allowed.output
+    assert "Cost: at most $0 + 1 unpriced item(s), cost unknown" in flat(allowed.stdout)
     assert "Unpriced: 1 item(s), cost unknown" in flat(allowed.stdout)
 
     # recertify: a cap below one item's estimate leaves it uncertified, in the report too.

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.catalog.price_history import regional_prices
 from myia.certification.probe import Meter
+from myia.certification.records import claimed_capabilities
 from myia.certification.regions import GLOBAL_REGION
 from myia.certification.runner import DEFAULT_SAMPLES
 from myia.certification.suite import build_suite
@@ -60,26 +61,59 @@ def max_item_cost(
     return total / PER_TOKENS
 
 
-async def unpriced_pairs(
+async def pair_prices(
     session: AsyncSession, pairs: Sequence[tuple[ModelDeployment, str]]
-) -> list[str]:
-    """`deployment_id@region` of the pairs with no known price in their region."""
+) -> list[tuple[float | None, float | None]]:
+    """Each pair's price per 1M tokens in its region (one query for every regional price)."""
     regional = await regional_prices(session=session, deployment_ids=[d.id for d, _ in pairs])
-    missing = []
+    found = []
     for deployment, region in pairs:
         prices = {
             p.region: (p.cost_per_1m_input, p.cost_per_1m_output)
             for p in regional.get(deployment.id, [])
         }
-        price = price_in_region(
-            deployment.cost_per_1m_input,
-            deployment.cost_per_1m_output,
-            prices,
-            None if region == GLOBAL_REGION else region,
+        found.append(
+            price_in_region(
+                deployment.cost_per_1m_input,
+                deployment.cost_per_1m_output,
+                prices,
+                None if region == GLOBAL_REGION else region,
+            )
         )
-        if price[0] is None or price[1] is None:
-            missing.append(f"{deployment.deployment_id}@{region}")
-    return missing
+    return found
+
+
+async def unpriced_pairs(
+    session: AsyncSession, pairs: Sequence[tuple[ModelDeployment, str]]
+) -> list[str]:
+    """`deployment_id@region` of the pairs with no known price in their region."""
+    prices = await pair_prices(session, pairs)
+    return [
+        f"{deployment.deployment_id}@{region}"
+        for (deployment, region), (price_in, price_out) in zip(pairs, prices, strict=True)
+        if price_in is None or price_out is None
+    ]
+
+
+async def max_job_cost(
+    session: AsyncSession, pairs: Sequence[tuple[ModelDeployment, str]], *, deep: bool
+) -> tuple[float, list[str]]:
+    """The most a job of these pairs can spend (every item's estimated maximum, base models
+    loaded) and the unpriced pairs that total leaves out (`deployment_id@region`)."""
+    total, unpriced = 0.0, []
+    prices = await pair_prices(session, pairs)
+    for (deployment, region), (price_in, price_out) in zip(pairs, prices, strict=True):
+        most = max_item_cost(
+            claimed=claimed_capabilities(deployment),
+            deep=deep,
+            price_in=price_in,
+            price_out=price_out,
+        )
+        if most is None:
+            unpriced.append(f"{deployment.deployment_id}@{region}")
+        else:
+            total += most
+    return total, unpriced
 
 
 async def reserve(session: AsyncSession, job_id: str, item_id: str, amount: float) -> bool:

@@ -195,6 +195,7 @@ def print_recertify_plan(
     concurrency = 1 if delay else settings.queue_concurrency
     say(f"   Engine:       {engine_label(run_settings(settings, concurrency), wait=wait)}")
     say(f"   Estimate:     ~{duration(plan.estimate_s(concurrency, delay))}")
+    say(f"   Cost:         {plan.cost_line()}")
     table = Table(title=f"📋 {len(plan.pairs)} item(s)", title_justify="left")
     for column in ("#", "deployment", "region", "current"):
         table.add_column(column, overflow="fold")

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from myia.certification import jobs, queries
+from myia.certification import jobs, queries, spend
 from myia.certification.regions import GLOBAL_REGION
 from myia.certification.selection import JobSelection, resolve_items
 from myia.cli.console import console, fail
@@ -31,7 +31,7 @@ from myia.cli.follow import (
     queue_engine,
     quiet_logging,
 )
-from myia.cli.report import RunSummary, duration, item_line, spend_lines, summary_lines
+from myia.cli.report import RunSummary, duration, item_line, spend_lines, summary_lines, usd
 from myia.config import Settings, get_settings
 from myia.db.engine import Database
 from myia.db.enums import CertificationJobType, JobStatus
@@ -79,6 +79,14 @@ class Plan:
     pairs: list[tuple[ModelDeployment, str]]
     existing: dict[tuple[str, str], ModelCertification]
     average_item_s: float
+    # The most the job can spend (every item's estimated maximum), and the unpriced items
+    # that figure cannot include (myia.certification.spend).
+    max_cost_usd: float = 0.0
+    unpriced: list[str] = field(default_factory=list)
+
+    def cost_line(self) -> str:
+        unknown = f" + {len(self.unpriced)} unpriced item(s), cost unknown" if self.unpriced else ""
+        return f"at most {usd(self.max_cost_usd)}{unknown}"
 
     @property
     def models(self) -> int:
@@ -105,7 +113,8 @@ async def make_plan(database: Database, settings: Settings, selection: JobSelect
         )
         measured = await measured_item_s(session, settings.queue_concurrency)
         measured = measured or (await last_24h(session))["avg_item_seconds"]
-    return Plan(pairs, existing, measured or default_item_s(pairs))
+        most, unpriced = await spend.max_job_cost(session, pairs, deep=selection.deep)
+    return Plan(pairs, existing, measured or default_item_s(pairs), most, unpriced)
 
 
 async def measured_item_s(session: AsyncSession, concurrency: int) -> float | None:
@@ -206,6 +215,7 @@ def print_plan_summary(plan: Plan, settings: Settings, engine: str) -> None:
     say(f"   Engine:    {engine}")
     estimate = duration(plan.estimate_s(settings.queue_concurrency))
     say(f"   Estimate:  ~{estimate}")
+    say(f"   Cost:      {plan.cost_line()}")
 
 
 def resume_hint(job_id: str) -> str:
