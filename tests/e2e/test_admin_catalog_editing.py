@@ -77,7 +77,9 @@ def admin_page(own_browser: Browser, server: AppServer) -> Iterator[Page]:
 
 def _saved(page: Page, kind: str) -> str:
     """The id in the edit page's address the form redirected to."""
-    page.wait_for_url(re.compile(rf"/admin/catalog/{kind}/[0-9a-f-]{{36}}/edit\?saved=1$"))
+    page.wait_for_url(
+        re.compile(rf"/admin/catalog/{kind}/[0-9a-f-]{{36}}/edit\?saved=1(#prices)?$")
+    )
     expect(page.get_by_role("status")).to_have_text("Saved.")
     return page.url.split("/")[-2]
 
@@ -108,9 +110,9 @@ def test_an_admin_creates_a_model_and_a_deployment_and_reprices_it(
     page.get_by_role("link", name="Add a deployment").click()
     expect(page.get_by_label("Base model", exact=True)).to_have_value(model_id)
     page.get_by_label("Provider", exact=True).select_option(label="Together AI (together)")
-    page.get_by_label("Provider's model id").fill(DEPLOYMENT)
-    page.get_by_label("Input $/1M").fill("0.8")
-    page.get_by_label("Output $/1M").fill("2.4")
+    page.get_by_label("Provider's model id", exact=True).fill(DEPLOYMENT)
+    page.get_by_label("Input $/1M", exact=True).fill("0.8")
+    page.get_by_label("Output $/1M", exact=True).fill("2.4")
     page.get_by_label("Vision", exact=True).select_option("no")
     page.get_by_label("Provider settings (provider_config, JSON object)").fill(
         '{"regions": ["us-east-1"]}'
@@ -119,13 +121,13 @@ def test_an_admin_creates_a_model_and_a_deployment_and_reprices_it(
     deployment_id = _saved(page, "deployments")
 
     # A new price with its source.
-    page.get_by_label("Input $/1M").fill("0.95")
-    page.get_by_label("Source name").fill("Acme price page")
-    page.get_by_label("Source URL").fill("https://acme.example/pricing")
-    page.get_by_label("As of").fill("2026-12-01")
+    page.get_by_label("Input $/1M", exact=True).fill("0.95")
+    page.get_by_label("Source name", exact=True).fill("Acme price page")
+    page.get_by_label("Source URL", exact=True).fill("https://acme.example/pricing")
+    page.get_by_label("As of", exact=True).fill("2026-12-01")
     page.get_by_role("button", name="Save").click()
     _saved(page, "deployments")
-    expect(page.get_by_label("Input $/1M")).to_have_value("0.95")
+    expect(page.get_by_label("Input $/1M", exact=True)).to_have_value("0.95")
     shoot(page, "admin-catalog-deployment")
 
     # The catalog API sees it at once (its cache was cleared by the write).
@@ -159,3 +161,17 @@ def test_an_admin_creates_a_model_and_a_deployment_and_reprices_it(
     expect(changes.first).to_contain_text("admin")
     expect(changes.first).to_contain_text(ADMIN[0])
     shoot(page, "model-price-history")
+
+    # A price in one geography, with its source, from the deployment's page.
+    page.goto(f"{url}/admin/catalog/deployments/{deployment_id}/edit")
+    regional = page.get_by_role("form", name="Set a regional price")
+    regional.get_by_label("Region or geography").fill("eu")
+    regional.get_by_label("Input $/1M there").fill("1.05")
+    regional.get_by_label("Output $/1M there").fill("2.6")
+    regional.get_by_label("Its source name").fill("Acme EU price page")
+    regional.get_by_role("button", name="Set the regional price").click()
+    _saved(page, "deployments")
+    expect(page.get_by_role("table", name="Regional prices")).to_contain_text("Acme EU price page")
+    page.goto(f"{url}/models/{model_id}/prices")
+    expect(page.locator(f"#p-{deployment_id}")).to_contain_text("eu $1.05 · $2.6")
+    expect(page.get_by_role("table", name="Price history").locator("tbody tr")).to_have_count(3)
