@@ -15,6 +15,8 @@ from myia.catalog.schemas import (
     DeploymentsPublic,
     DeploymentUpdate,
 )
+from myia.catalog.search import search_deployments
+from myia.catalog.search_schemas import DeploymentSearch, DeploymentSearchResults
 
 router = APIRouter(prefix="/api/v2/deployments", tags=["catalog: deployments"])
 
@@ -52,6 +54,28 @@ async def create_deployment(
     return await deployments.create_deployment(
         session=session, cache=cache, data=body, changed_by=admin.email
     )
+
+
+# Before `/{deployment_id}`: "search" is not a deployment id.
+@router.get(
+    "/search",
+    summary="Find deployments by constraints, cheapest first",
+    responses=openapi.READ,
+    response_model=DeploymentSearchResults,
+)
+async def search(
+    _user: CurrentUser,
+    session: SessionDep,
+    cache: CacheDep,
+    constraints: Annotated[DeploymentSearch, Query()],
+) -> Response:
+    """One result per deployment and region meeting every constraint (active deployments of
+    active providers; by default only valid certifications), ranked by the cost of the token
+    mix at the price that applies in the result's region (its own, its geography's, or the
+    deployment's), unpriced results last; ties go to the higher rating. Each result carries
+    its certification there and its price's source."""
+    found = await search_deployments(session=session, cache=cache, search=constraints)
+    return Response(found.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{deployment_id}", summary="A deployment", responses=openapi.READ_ONE)
