@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from myia.api.app import create_app
 from myia.certification import queries, spend
 from myia.certification.records import claimed_capabilities
 from myia.certification.selection import JobSelection
@@ -150,6 +151,36 @@ async def test_two_embedded_workers_stop_at_the_cap(
 ) -> None:
     _, cap = await _capped_catalog(database, scenario, sim)
     job_id = await _run_embedded(database, db_url, _selection(cap))
+    await _assert_capped(database, job_id, cap)
+
+
+async def test_the_api_max_cost_stops_a_job_served_by_the_app(
+    db_url: str, database: Database, sim: SimServer, scenario: Scenario
+) -> None:
+    """POST /api/certification-queue/jobs with `max_cost`, run by the app's own embedded
+    workers: the same stop, the same report in GET /jobs/{id}."""
+    _, cap = await _capped_catalog(database, scenario, sim)
+    settings = make_settings(DATABASE_URL=db_url, QUEUE_WORKERS_ENABLED=True, QUEUE_CONCURRENCY=2)
+    async with database.session() as session:
+        headers = await bearer_headers(session, role=UserRole.ADMIN)
+    api = create_app(settings, database)
+    async with (
+        api.router.lifespan_context(api),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://t") as client,
+    ):
+        created = await client.post(
+            "/api/certification-queue/jobs",
+            json={"models": [*CHEAP, DEAR], "regions": ["us-east-1"], "max_cost": cap},
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+        job_id = created.json()["id"]
+        await wait_until_done(database, job_id, timeout_s=120, poll_s=0.1)
+        shown = await client.get(f"/api/certification-queue/jobs/{job_id}", headers=headers)
+    assert shown.status_code == 200
+    body = shown.json()
+    assert body["uncertified_for_budget"] == [f"{DEAR}@us-east-1"]
+    assert 0 < body["spent_usd"] <= cap and body["progress"]["max_cost_usd"] == cap
     await _assert_capped(database, job_id, cap)
 
 

@@ -48,7 +48,10 @@ async def create_job(
     """One item per (deployment, region); items go to the queue at once. Unknown models or
     regions, an empty selection, or `all` with `models` are a 422 naming the field, and then
     no job is created. The job runs with the creating admin's stored provider credentials
-    (else the server's environment)."""
+    (else the server's environment). `max_cost` (USD) stops the job before it spends more:
+    an item whose estimated maximum no longer fits is cancelled with the outcome `budget`
+    (listed in the job's `uncertified_for_budget`); a deployment with no known price under a
+    cap is a 422 naming `max_cost` unless `allow_unpriced`."""
     job = await service.submit_job(
         session=session,
         engine=state.queue,
