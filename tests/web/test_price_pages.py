@@ -3,6 +3,8 @@ page shows the source and the history, the admin catalog page shows the price ch
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,14 +96,53 @@ async def test_a_bad_source_url_is_refused_on_the_admin_page(
     assert list(history) == ["seed"]
 
 
+async def test_a_refused_vendor_leaves_the_price_of_the_same_form_unsaved(
+    admin_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The form writes the deployment and its base model: both are validated before either
+    is written, so a refused vendor does not leave the new price saved on its own."""
+    deployment = await _gpt4(session)
+    dep_id = deployment.id
+    refused = await admin_client.post(
+        f"/admin/catalog/deployments/{dep_id}",
+        data={
+            "csrf_token": admin_client.headers["x-test-csrf"],
+            "name": MODEL,
+            "vendor": "v" * 101,  # over the 100 characters a vendor may have
+            "cost_per_1m_input": "1",
+            "cost_per_1m_output": "2",
+            "is_active": "on",
+        },
+    )
+    assert refused.status_code == 422
+    await session.rollback()
+    row = await session.get(ModelDeployment, dep_id)
+    assert row is not None and (row.cost_per_1m_input, row.cost_per_1m_output) == (10.0, 30.0)
+    history = await session.scalars(
+        select(PriceHistory.via).where(PriceHistory.deployment_id == dep_id)
+    )
+    assert list(history) == ["seed"]
+
+
 async def test_the_admin_catalog_page_shows_the_price_check(
-    admin_client: httpx.AsyncClient,
+    admin_client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     page = await admin_client.get("/admin/catalog")
     assert page.status_code == 200
     assert 'id="price-check"' in page.text
-    # The seed's Together prices were read in 2024: listed as stale.
-    assert "Qwen/Qwen1.5-72B-Chat" in page.text and "over 180 days" in page.text
+    assert "<strong>0</strong> without a price" in page.text  # the seed prices every one
+
+    qwen = await session.scalar(
+        select(ModelDeployment).where(
+            ModelDeployment.deployment_id == "Qwen/Qwen2.5-7B-Instruct-Turbo"
+        )
+    )
+    assert qwen is not None
+    qwen.price_as_of = date(2024, 12, 15)  # a price read long ago
+    await session.commit()
+    page = await admin_client.get("/admin/catalog")
+    assert 'aria-label="Price check"' in page.text
+    assert "read 2024-12-15, over 180 days" in page.text
 
 
 async def test_the_price_page_of_an_unknown_model_is_a_404(

@@ -167,20 +167,24 @@ async def update_deployment(
     model_values = non_empty(form, "name", "vendor")
     errors: dict[str, str] = {}
     try:
+        # Both inputs are validated before either write, so a refused name or vendor never
+        # leaves the deployment's half of the form saved.
+        deployment_data = DeploymentUpdate(**values)
+        model_data = BaseModelUpdate.model_validate(model_values) if model_values else None
         updated = await deployments.update_deployment(
             session=session,
             cache=cache,
             deployment_id=deployment_id,
-            data=DeploymentUpdate(**values),
+            data=deployment_data,
             via=ChangeVia.ADMIN,
             changed_by=viewer.user.email if viewer.user else None,
         )
-        if model_values:
+        if model_data is not None:
             await base_models.update_base_model(
                 session=session,
                 cache=cache,
                 model_id=updated.base_model_id,
-                data=BaseModelUpdate.model_validate(model_values),
+                data=model_data,
             )
     except ValidationError as exc:
         errors = validation_errors(exc)
