@@ -106,7 +106,9 @@ def item_line(item: JobItemPublic, index: int, total: int) -> str:
             _extras(item)
         )
     if item.status is JobItemStatus.FAILED:
-        return f"{head} ❌ {where} ({took}) - [red]FAILED[/red] ({escape(failure_reason(item))})"
+        spent = cost_text(item)
+        reason = escape(failure_reason(item) + (f"; {spent}" if spent else ""))
+        return f"{head} ❌ {where} ({took}) - [red]FAILED[/red] ({reason})"
     if item.outcome == BUDGET:
         return f"{head} 💰 {where} - [yellow]not started: budget[/yellow]"
     return f"{head} ⏭️  {where} - {item.status.value}"
