@@ -79,7 +79,7 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "models",
         _CLI + "models",
-        "Models: discover new ones on a provider, list the catalog, check credentials.",
+        "Models: discover new ones on a provider, list or search the catalog, check credentials.",
         attr="app",
     ),
     LazyCommand(

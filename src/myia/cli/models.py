@@ -1,4 +1,4 @@
-"""`myia models`: discover what providers offer, list the catalog, check credentials.
+"""`myia models`: discover what providers offer, list or search the catalog, check credentials.
 
 Credentials: `--user EMAIL` uses that user's stored (BYOK) credential; without it the
 provider's standard chain (AWS_* variables / profile / role, `<SLUG>_API_KEY`) is used.
@@ -28,6 +28,7 @@ from myia.certification.regions import GLOBAL_REGION, unknown_regions
 from myia.certification.schemas import CertificationFilters, CertificationPublic
 from myia.cli.console import console, fail
 from myia.cli.db import run_on_database, say
+from myia.cli.models_find import find
 from myia.cli.models_report import count, print_discovery_report, print_discovery_start
 from myia.config import get_settings
 from myia.credentials.checks import CredentialCheckResult, check_credentials
@@ -41,9 +42,10 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 app = typer.Typer(
-    help="Models: discover new ones on a provider, list the catalog, check credentials.",
+    help="Models: discover new ones on a provider, list or search the catalog, check credentials.",
     no_args_is_help=True,
 )
+app.command(name="find")(find)
 
 
 @app.callback()
