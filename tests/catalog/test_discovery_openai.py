@@ -51,7 +51,7 @@ MIXED = Scenario.model_validate(
                         "context_window": 32768,
                         "pricing": {"input": 0.6, "output": 0.6},
                     },
-                    {"id": "Qwen/Qwen1.5-72B-Chat", "owned_by": "Qwen"},
+                    {"id": "Qwen/Qwen2.5-7B-Instruct-Turbo", "owned_by": "Qwen"},  # seeded
                 ],
             },
         ],

@@ -333,10 +333,10 @@ async def test_the_demo_catalog_is_priced_with_sources(catalog: AsyncSession) ->
 
     report = await check_prices(session=catalog, today=TODAY)
     assert report.checked > 80
-    # Every deployment of the demo has a sourced, dated price (issue 27); the odd scenario
-    # below shows that an unpriced one is named.
-    assert report.of("unpriced") == []
-    assert report.counts["differs"] == 0
+    # Every deployment of the demo has a sourced, recent price that agrees with the bundled
+    # table (issue 27): nothing to report. The odd scenario below shows an unpriced one named.
+    assert report.counts == {"unpriced": 0, "stale": 0, "differs": 0}, report.issues
+    assert not report.needs_attention
     rows = list(await catalog.scalars(select(ModelDeployment)))
     priced = [r for r in rows if r.cost_per_1m_input is not None]
     assert all(r.price_source_kind is PriceSourceKind.BUNDLED and r.price_as_of for r in priced)

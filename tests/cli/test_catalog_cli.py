@@ -86,7 +86,7 @@ def test_one_bad_entry_changes_nothing_and_is_named(
     text = before.decode()
     # A valid change (a provider's name) beside one invalid price.
     bad = text.replace("name: Groq\n", "name: Groq Cloud\n").replace(
-        "cost_per_1m_input: 0.88\n", "cost_per_1m_input: -1\n"
+        "cost_per_1m_input: 0.3\n", "cost_per_1m_input: -1\n"
     )
     assert bad.count("cost_per_1m_input: -1\n") == 1
     (tmp_path / "bad.yaml").write_text(bad)
@@ -94,7 +94,7 @@ def test_one_bad_entry_changes_nothing_and_is_named(
     assert result.exit_code == 1
     out = flat(result.output)
     assert (
-        "deployments[9] (together/meta-llama/Llama-3-70b-chat-hf): cost_per_1m_input: "
+        "deployments[8] (together/Qwen/Qwen2.5-7B-Instruct-Turbo): cost_per_1m_input: "
         "Input should be greater than or equal to 0" in out
     )
     assert "1 problem in the file: nothing was changed" in out

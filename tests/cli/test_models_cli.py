@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.cli.console import console
 from myia.config import DEMO_ENCRYPTION_SECRET
@@ -22,7 +23,7 @@ from myia.maintenance.demo_sim import point_providers_at_simulator
 from myia.sim import Scenario, SimServer, running_simulator
 from tests.catalog.discovery_sim import chain_credentials, demo_sim, expected_chat_models
 from tests.cli.conftest import Invoke, flat
-from tests.factories import make_user
+from tests.factories import make_user, run_on
 from tests.maintenance.databases import row_counts, seed
 
 __all__ = ["chain_credentials", "demo_sim"]  # fixtures used below
@@ -211,8 +212,24 @@ def test_list_filters_and_shows_certifications(catalog_url: str, invoke: Invoke)
     assert vision.exit_code == 0, vision.output
     assert "gpt-4-turbo" in vision.stdout and "gpt-3.5-turbo" not in vision.stdout
 
+    # Every demo deployment is priced; one without a price (as discovery leaves a model no
+    # source prices) shows "unknown", never $0.
+    async def unprice(session: AsyncSession) -> None:
+        row = await session.scalar(
+            select(ModelDeployment).where(
+                ModelDeployment.deployment_id == "Qwen/Qwen2.5-7B-Instruct-Turbo"
+            )
+        )
+        assert row is not None
+        row.cost_per_1m_input = row.cost_per_1m_output = None
+        await session.commit()
+
+    priced = invoke("models", "list", "--vendor", "qwen")
+    assert "unknown" not in priced.stdout and "0.3 / 0.3" in priced.stdout
+    run_on(catalog_url, unprice)
     unknown_price = invoke("models", "list", "--vendor", "qwen")
-    assert "unknown" in unknown_price.stdout
+    [line] = [x for x in unknown_price.stdout.splitlines() if "Qwen 2.5 7B" in x]
+    assert "unknown" in line
 
 
 @pytest.mark.parametrize(

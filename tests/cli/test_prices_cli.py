@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.factories import make_base_model, make_provider, run_on
 from tests.maintenance.databases import seed
 
 UseDatabase = Callable[[str], Path]
+QWEN_7B = "Qwen/Qwen2.5-7B-Instruct-Turbo"  # seeded on together from pricing.yaml
 
 
 @pytest.fixture
@@ -28,16 +30,33 @@ def seeded(db_url: str, use_database: UseDatabase, monkeypatch: pytest.MonkeyPat
     return db_url
 
 
-def test_the_seeded_catalog_is_priced_and_the_old_prices_are_stale(
+def test_the_seeded_catalog_is_priced_and_an_old_price_is_stale(
     seeded: str, invoke: Invoke
 ) -> None:
-    result = invoke("prices", "check")
+    # Every seeded price is sourced and dated (2026-11 and later): nothing to report.
+    clean = invoke("prices", "check", "--max-age-days", "3650")
+    assert clean.exit_code == 0, clean.output
+    assert "6 active deployments checked: 0 unpriced, 0 stale, 0 differs" in flat(clean.output)
+
+    read_long_ago = date(2024, 12, 15)
+
+    async def age(session: AsyncSession) -> None:
+        row = await session.scalar(
+            select(ModelDeployment).where(ModelDeployment.deployment_id == QWEN_7B)
+        )
+        assert row is not None
+        row.price_as_of = read_long_ago  # as an install seeded in 2024 left it
+        await session.commit()
+
+    run_on(seeded, age)
+    # A limit only that price is older than, whatever day the test runs.
+    limit = (date.today() - read_long_ago).days - 1
+    result = invoke("prices", "check", "--max-age-days", str(limit))
     text = flat(result.output)
-    # The seed's Together prices were read in 2024: stale under the 180-day default.
     assert result.exit_code == 1, result.output
-    assert "Prices older than the limit (or undated): 2" in text
-    assert "meta-llama/Llama-3-70b-chat-hf" in text and "Qwen/Qwen1.5-72B-Chat" in text
-    assert "6 active deployments checked: 0 unpriced, 2 stale, 0 differs" in text
+    assert "Prices older than the limit (or undated): 1" in text
+    assert QWEN_7B in text and "read 2024-12-15" in text
+    assert "6 active deployments checked: 0 unpriced, 1 stale, 0 differs" in text
 
     relaxed = invoke("prices", "check", "--max-age-days", "3650")
     assert relaxed.exit_code == 0, relaxed.output

@@ -19,8 +19,8 @@ BASIC_MODELS = {
     ("openai", "gpt-3.5-turbo"): (0.50, 1.50),
     ("groq", "llama-3.3-70b-versatile"): (0.59, 0.79),
     ("groq", "llama-3.1-8b-instant"): (0.05, 0.08),
-    ("together", "meta-llama/Llama-3-70b-chat-hf"): (0.88, 0.88),
-    ("together", "Qwen/Qwen1.5-72B-Chat"): (0.90, 0.90),
+    ("together", "openai/gpt-oss-120b"): (0.15, 0.60),
+    ("together", "Qwen/Qwen2.5-7B-Instruct-Turbo"): (0.30, 0.30),
 }
 
 LIST_PRICES = {  # PROTOCOLS.md, us-east-1 on-demand

@@ -105,8 +105,8 @@ async def test_base_models_carry_capabilities(session: AsyncSession) -> None:
         "GPT-3.5 Turbo",
         "Llama 3.3 70B",
         "Llama 3.1 8B",
-        "Llama 3 70B",
-        "Qwen 1.5 72B",
+        "GPT-OSS 120B",
+        "Qwen 2.5 7B",
     }
     keys = {
         "streaming",
