@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from myia.api.app import create_app
-from myia.certification import queries, spend
+from myia.certification import jobs, queries, spend
 from myia.certification.records import claimed_capabilities
 from myia.certification.selection import JobSelection
 from myia.db.engine import Database
@@ -377,3 +377,39 @@ async def test_a_crashed_run_is_charged_its_whole_reservation(database: Database
         # The next run must fit beside what the crashed one may have spent.
         assert not await spend.reserve(session, job_id, item_id, 0.8)
         assert await spend.reserve(session, job_id, item_id, 0.75)
+
+
+async def test_a_cancelled_item_of_a_dead_worker_is_charged_too(database: Database) -> None:
+    """The job was cancelled while a worker ran one of its items, and that worker died: its
+    reservation cannot stay held for ever, it is charged as spent."""
+    async with database.session() as session:
+        deployment = await make_deployment(
+            session,
+            base_model=await make_base_model(session),
+            provider=await make_provider(session),
+        )
+        job = CertificationJob(
+            type=CertificationJobType.SINGLE_MODEL, status=JobStatus.PROCESSING, max_cost_usd=1.0
+        )
+        session.add(job)
+        await session.flush()
+        item = CertificationJobItem(job_id=job.id, deployment_id=deployment.id, region="r")
+        session.add(item)
+        await session.commit()
+        job_id, item_id = job.id, item.id
+    async with database.session() as session:
+        assert await spend.reserve(session, job_id, item_id, 0.25)
+        await session.execute(
+            update(CertificationJobItem)
+            .where(CertificationJobItem.id == item_id)
+            .values(status=JobItemStatus.PROCESSING, claimed_by="gone", claimed_at=utcnow())
+        )
+        await session.commit()
+    async with database.session() as session:
+        await jobs.cancel_job(session=session, job_id=job_id)
+    async with database.session() as session:
+        assert await items.recover_orphans(session, stale_after_s=3.0) == []
+    async with database.session() as session:
+        job = await session.get(CertificationJob, job_id)
+        assert job is not None and job.status is JobStatus.CANCELLED
+        assert job.spent_usd == pytest.approx(0.25) and job.reserved_usd == pytest.approx(0.0)

@@ -303,8 +303,19 @@ async def recover_orphans(session: AsyncSession, *, stale_after_s: float) -> lis
         .execution_options(synchronize_session=False)
     )
     taken = list(lost.scalars())
+    # Items cancelled (with their job) while a worker that has since died ran them.
+    abandoned = await session.execute(
+        select(CertificationJobItem.id).where(
+            CertificationJobItem.reserved_usd > 0,
+            CertificationJobItem.status != JobItemStatus.PROCESSING,
+            or_(
+                CertificationJobItem.claimed_by.is_(None),
+                CertificationJobItem.claimed_by.not_in(alive),
+            ),
+        )
+    )
     # What those runs spent was never settled: their reservations are charged in full.
-    await charge_reservations(session, ids + taken)
+    await charge_reservations(session, [*ids, *taken, *abandoned.scalars()])
     await session.commit()
     if ids or taken:
         log.warning("orphaned items recovered", from_dead_workers=ids, lost_by_live_workers=taken)
