@@ -100,7 +100,7 @@ def test_certify_vendor_runs_here_and_prints_each_item(
         (["--model", "no-such-model"], "models: unknown model(s): no-such-model"),
         (["--model", NOVA, "--all"], "--model and --all cannot be combined"),
         (["--all", "--regions", "mars-north-1"], "regions: unknown region(s): mars-north-1"),
-        ([], "nothing to certify: pass --model, --vendor, --region or --all"),
+        ([], "nothing to certify: pass --model, --vendor, --region, --all or --uncertified"),
         (["--vendor", "nobody"], "the selection matched no deployment"),
         (["--region", "atlantis-1"], "unknown region(s): atlantis-1"),
     ],
