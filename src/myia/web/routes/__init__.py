@@ -16,12 +16,15 @@ from myia.web.routes import (
     chat,
     model_prices,
     models,
+    models_search,
     user_settings,
 )
 
 WEB_ROUTERS: list[APIRouter] = [auth.router, chat.router, models.router, user_settings.router]
 WEB_ROUTERS += [admin_certifications.router, admin_jobs.router, admin_catalog.router]
 WEB_ROUTERS += [admin_ops.router, admin_logs.router, model_prices.router]
+# /models/search: find deployments by constraints (issue 27).
+WEB_ROUTERS += [models_search.router]
 # The catalog editor (issue 27): base models, deployments and provider settings in full.
 WEB_ROUTERS += [
     admin_catalog_models.router,

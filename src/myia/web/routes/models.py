@@ -16,6 +16,7 @@ from myia.certification.scoring import Badge
 from myia.errors import NotFoundError
 from myia.web.catalog_view import all_deployments, certification_rows
 from myia.web.deps import SignedIn
+from myia.web.routes.models_search import search_form_context
 from myia.web.templating import render
 
 router = APIRouter()
@@ -114,4 +115,5 @@ async def models_page(
         output_tokens=tokens_out,
         comparison=comparison,
         errors=errors,
+        **search_form_context(),
     )
