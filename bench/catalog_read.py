@@ -43,9 +43,16 @@ from myia.api.server import settle_heap
 from myia.auth.tokens import create_access_token
 from myia.config import Settings
 from myia.db.engine import Database
-from myia.db.enums import AuthType, CertificationStatus, InferenceType, UserRole
+from myia.db.enums import AuthType, CertificationStatus, InferenceType, PriceSourceKind, UserRole
 from myia.db.migrate import upgrade
-from myia.db.models import BaseModel, ModelCertification, ModelDeployment, Provider, User
+from myia.db.models import (
+    BaseModel,
+    DeploymentPrice,
+    ModelCertification,
+    ModelDeployment,
+    Provider,
+    User,
+)
 
 RESULTS = Path(__file__).parent / "results" / "catalog_read.json"
 # Issue 22: every case, cold (cache cleared before each request) and warm.
@@ -115,6 +122,15 @@ def _capabilities(i: int) -> dict[str, Any]:
     }
 
 
+def _badge(rating: float) -> str:
+    """The badge of a rating, by the scoring's bands."""
+    for floor, badge in ((4.5, "PREMIUM"), (3.5, "RECOMMENDED"), (2.5, "FUNCTIONAL"),
+                         (1.5, "LIMITED"), (0.5, "UNSTABLE")):  # fmt: skip
+        if rating >= floor:
+            return badge
+    return "FAILED"
+
+
 def build_rows(size: Size, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
     now = datetime.now(UTC)
     stamps = {"created_at": now, "updated_at": now}
@@ -123,7 +139,7 @@ def build_rows(size: Size, rng: random.Random) -> dict[str, list[dict[str, Any]]
          "is_simulated": False, "is_active": True, **stamps}
         for slug, name, auth in PROVIDERS
     ]  # fmt: skip
-    models, deployments, certifications = [], [], []
+    models, deployments, certifications, prices = [], [], [], []
     for i in range(size.models):
         vendor = VENDORS[i % len(VENDORS)]
         model_id = str(uuid.uuid4())
@@ -148,11 +164,18 @@ def build_rows(size: Size, rng: random.Random) -> dict[str, list[dict[str, Any]]
                     "id": str(uuid.uuid4()), "deployment_id": deployment_id, "region": region,
                     "status": rng.choice(list(CertificationStatus)),
                     "tests_passed": rng.randint(0, 8), "tests_failed": rng.randint(0, 2),
-                    "success_rate": rng.random(), "rating": round(rng.uniform(0, 5), 1),
-                    "expires_at": now + timedelta(days=30), **stamps,
+                    "success_rate": rng.random(), "rating": (rating := round(rng.uniform(0, 5), 1)),
+                    "badge": _badge(rating), "expires_at": now + timedelta(days=30), **stamps,
+                })  # fmt: skip
+            if (i + k) % 5 == 0:  # an EU price unlike the price elsewhere (issue 27)
+                prices.append({
+                    "id": str(uuid.uuid4()), "deployment_id": deployment_id, "region": "eu",
+                    "cost_per_1m_input": round(rng.uniform(0.1, 15), 4),
+                    "cost_per_1m_output": round(rng.uniform(0.2, 75), 4),
+                    "source_kind": PriceSourceKind.OPERATOR, **stamps,
                 })  # fmt: skip
     return {"providers": providers, "base_models": models, "model_deployments": deployments,
-            "model_certifications": certifications}  # fmt: skip
+            "model_certifications": certifications, "deployment_prices": prices}  # fmt: skip
 
 
 async def fill(database: Database, url: str, rows: dict[str, list[dict[str, Any]]]) -> float:
@@ -165,6 +188,7 @@ async def fill(database: Database, url: str, rows: dict[str, list[dict[str, Any]
         (BaseModel, "base_models"),
         (ModelDeployment, "model_deployments"),
         (ModelCertification, "model_certifications"),
+        (DeploymentPrice, "deployment_prices"),
     ]
     async with database.engine.begin() as connection:
         for table, key in tables:
@@ -210,6 +234,15 @@ def cases(rows: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
         ("model detail", f"/api/v2/models/{model['id']}"),
         ("model deployments", f"/api/v2/models/{model['id']}/deployments"),
         ("compare-prices", f"/api/v2/models/{model['id']}/compare-prices?input_tokens=5000"),
+        # Issue 27: the cheapest certified deployment in an EU region with tools and vision,
+        # 100k context or more, at most $3 per 1M input tokens, RECOMMENDED or better.
+        (
+            "search (issue 27)",
+            "/api/v2/deployments/search?capability=tool_calling"
+            "&capability=vision&geography=eu&min_context=100000&max_input_price=3"
+            "&min_badge=RECOMMENDED&input_tokens=20000&output_tokens=1000",
+        ),
+        ("search geography=eu", "/api/v2/deployments/search?geography=eu"),
     ]
 
 
