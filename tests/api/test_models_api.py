@@ -322,6 +322,7 @@ V2_OPERATIONS = {
     "/api/v2/models/{model_id}/deployments": {"get"},
     "/api/v2/models/{model_id}/compare-prices": {"get"},
     "/api/v2/deployments": {"get", "post"},
+    "/api/v2/deployments/search": {"get"},
     "/api/v2/deployments/{deployment_id}": {"get", "put", "delete"},
     "/api/v2/deployments/{deployment_id}/prices": {"get"},
     "/api/v2/deployments/{deployment_id}/prices/{region}": {"put", "delete"},
