@@ -119,6 +119,12 @@ async def test_bad_fields_are_marked_and_nothing_is_searched(
     assert "<table" not in page.text.split('id="search"', 1)[1]
     assert "Fix the fields marked above." in page.text
 
+    # Too long or too many: refused by name, never cut short and searched anyway.
+    long = [("searched", "1"), ("vendor", "v" * 150), *[("capability", "vision")] * 17]
+    page = await user_client.get("/models/search", params=long)
+    for field in ("vendor", "capability"):
+        assert f'id="f-s-{field}-error"' in page.text, field
+
 
 async def test_search_page_needs_a_signed_in_user(client: httpx.AsyncClient) -> None:
     response = await client.get("/models/search", params=ISSUE_FORM)

@@ -36,8 +36,8 @@ _FIELDS = (
     "region", "geography", "min_context", "max_input_price", "max_output_price", "min_badge",
     "provider", "vendor", "inference_type", "input_tokens", "output_tokens", "page",
 )  # fmt: skip
-# Bounded like any list a user sends: there are only so many capabilities.
-_MAX_CAPABILITIES = len(CAPABILITY_FLAGS)
+# Bounded like any list a user sends (more is refused, not cut short).
+_MAX_CAPABILITIES = 4 * len(CAPABILITY_FLAGS)
 
 
 def search_form_context(form: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -58,8 +58,9 @@ def search_form_context(form: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def _form(request: Request) -> dict[str, Any]:
     query = request.query_params
-    form: dict[str, Any] = {name: query.get(name, "").strip()[:100] for name in _FIELDS}
-    form["capability"] = query.getlist("capability")[:_MAX_CAPABILITIES]
+    # Not cut short: a value too long is refused by the search's own bounds, by name.
+    form: dict[str, Any] = {name: query.get(name, "").strip() for name in _FIELDS}
+    form["capability"] = query.getlist("capability")
     # A checkbox sends nothing when unticked: the form says it was sent with `searched`.
     form["certified_only"] = query.get("certified") == "true" or not query.get("searched")
     return form
@@ -103,11 +104,14 @@ async def models_search_page(
     found: DeploymentSearchResults | None = None
     errors: dict[str, str] = {}
     if request.query_params.get("searched"):
+        search: DeploymentSearch | None = None
         try:
             search = _constraints(form)
         except ValidationError as exc:
             errors = _errors(exc)
-        else:
+        if len(form["capability"]) > _MAX_CAPABILITIES:
+            errors["capability"] = f"At most {_MAX_CAPABILITIES} values"
+        if search is not None and not errors:
             found = await search_deployments(session=session, cache=cache, search=search)
     context = search_form_context(form)
     context.update(found=found, search_errors=errors)
