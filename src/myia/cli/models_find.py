@@ -31,7 +31,6 @@ from myia.cli.db import run_on_database, say
 from myia.db.engine import Database
 from myia.db.enums import InferenceType
 
-
 _INFERENCE_TYPES = ", ".join(kind.value for kind in InferenceType)
 
 
