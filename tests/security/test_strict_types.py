@@ -72,6 +72,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", "/api/v2/deployments/{deployment_id}"): Route(
         "admin", "/api/v2/deployments/{deployment}", lambda _: {}
     ),
+    ("PUT", "/api/v2/deployments/{deployment_id}/prices/{region}"): Route(
+        "admin",
+        "/api/v2/deployments/{deployment}/prices/eu",
+        lambda _: {"cost_per_1m_input": 1.0, "cost_per_1m_output": 2.0},
+    ),
     ("POST", "/api/v2/providers"): Route(
         "admin",
         "/api/v2/providers",
