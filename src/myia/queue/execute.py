@@ -378,6 +378,7 @@ class Executor:
     ) -> str:
         # Re-read the item inside this transaction: the job may have been cancelled while the
         # suite ran, and then nothing of this run may be written.
+        item_id = item.id  # read now: a rollback below expires the row's attributes
         row = await save_outcome(
             session=session,
             deployment=deployment,
@@ -388,7 +389,7 @@ class Executor:
             created_by=job.created_by,
         )
         await session.flush()
-        await self._settle(session, item.id)
+        await self._settle(session, item_id)
         ok = outcome.score.status is not CertificationStatus.FAILED
         status = JobItemStatus.COMPLETED if ok else JobItemStatus.FAILED
         label = outcome.error.category.value if outcome.error else outcome.score.status.value
@@ -403,12 +404,12 @@ class Executor:
         ):
             # Cancelled meanwhile: nothing of the run is recorded, but what it spent is.
             await session.rollback()
-            await self._settle(session, item.id)
+            await self._settle(session, item_id)
             await session.commit()
-            self._settled(item.id)
+            self._settled(item_id)
             return "discarded"
         await session.commit()
-        self._settled(item.id)
+        self._settled(item_id)
         if self.catalog_cache is not None:
             # Soft: routes and service reads reload at once, but the catalog's cached pages
             # may be answered from before this verdict while one request re-renders them
@@ -416,7 +417,7 @@ class Executor:
             await self.catalog_cache.invalidate(DEPLOYMENTS, BASE_MODELS, soft=True)
         log.info(
             "item done",
-            item_id=item.id,
+            item_id=item_id,
             deployment=deployment.deployment_id,
             region=item.region,
             outcome=label,
