@@ -3,7 +3,7 @@ far it is and keeps the figures current by itself, /models shows the same progre
 chat box appears without a reload once a model has passed.
 
 A demo of its own (not the folder's shared one, whose first job may be long done): the demo
-scenario with every simulated call slowed to 1.5 s and one queue worker, so the job is
+scenario with every simulated call slowed to 1 s and one queue worker, so the job is
 observably in progress when the browser arrives.
 """
 
@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, expect
 from myia.maintenance.demo_sim import scenario_path
 from tests.e2e.conftest import USER, Demo, log_in, need_chromium, open_context, run_demo, shoot
 
-SLOW_MS = 1500
+SLOW_MS = 1000
 FIRST_PASS_TIMEOUT_MS = 300_000
 
 
